@@ -1,0 +1,1 @@
+"""HLS packaging shared by VOD and live: see :mod:`vidlake.package.hls`."""

@@ -1,0 +1,5 @@
+"""``python -m vidlake``."""
+
+from vidlake.cli import main
+
+main()

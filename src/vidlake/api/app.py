@@ -1,0 +1,52 @@
+"""The HTTP application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vidlake import __version__
+from vidlake.api import errors
+from vidlake.api.metrics import Metrics
+from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from vidlake.api.routes import health, jobs, system, webhooks
+from vidlake.auth.tokens import ensure_bootstrap
+from vidlake.core.settings import Settings
+from vidlake.jobs.registry import load_modules
+from vidlake.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+#: Path prefixes whose bodies are media, limited by their own rules rather than the JSON limit.
+UPLOAD_PREFIXES = ("/upload/",)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the API for ``settings`` (or around existing ``services``)."""
+    services = services or build_services(settings or Settings())
+    settings = services.settings
+    load_modules(settings.job_modules)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if ensure_bootstrap(services.db, settings.bootstrap_pair):
+            log.info("created the bootstrap access token")
+        yield
+
+    app = FastAPI(
+        title="Vidlake",
+        version=__version__,
+        description="A self-hosted video cloud with a Mux-shaped API.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.metrics = Metrics(services)
+    errors.install(app)
+    for router in (health.router, system.router, webhooks.router, jobs.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_body_bytes, exempt=UPLOAD_PREFIXES)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

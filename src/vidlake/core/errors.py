@@ -1,0 +1,91 @@
+"""Vidlake's exception tree. The API turns each into a Mux-shaped JSON error.
+
+::
+
+    VidlakeError                      500 internal_error
+    ├── InvalidParameters             400 invalid_parameters
+    ├── Unauthorized                  401 unauthorized
+    ├── Forbidden                     403 forbidden
+    ├── NotFound                      404 not_found
+    ├── Conflict                      409 conflict
+    ├── PayloadTooLarge               413 payload_too_large
+    └── StorageError                  503 storage_unavailable
+        ├── StorageFull               507 insufficient_storage
+        └── ObjectNotFound (also FileNotFoundError)  404 not_found
+"""
+
+from __future__ import annotations
+
+
+class VidlakeError(Exception):
+    """Base of every error Vidlake raises on purpose."""
+
+    status_code = 500
+    error_type = "internal_error"
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*(messages or (self.__class__.__doc__ or self.error_type,)))
+        self.messages: list[str] = list(messages) or [str(self.__class__.__doc__ or self.error_type).strip()]
+
+
+class InvalidParameters(VidlakeError, ValueError):
+    """The request's parameters are invalid."""
+
+    status_code = 400
+    error_type = "invalid_parameters"
+
+
+class Unauthorized(VidlakeError):
+    """Missing or invalid access token."""
+
+    status_code = 401
+    error_type = "unauthorized"
+
+
+class Forbidden(VidlakeError, PermissionError):
+    """The access token may not do this."""
+
+    status_code = 403
+    error_type = "forbidden"
+
+
+class NotFound(VidlakeError, LookupError):
+    """The resource does not exist."""
+
+    status_code = 404
+    error_type = "not_found"
+
+
+class Conflict(VidlakeError):
+    """The resource is not in a state that allows this."""
+
+    status_code = 409
+    error_type = "conflict"
+
+
+class PayloadTooLarge(VidlakeError):
+    """The request body is too large."""
+
+    status_code = 413
+    error_type = "payload_too_large"
+
+
+class StorageError(VidlakeError, OSError):
+    """Storage is unreachable or failed."""
+
+    status_code = 503
+    error_type = "storage_unavailable"
+
+
+class StorageFull(StorageError):
+    """Storage has no space left."""
+
+    status_code = 507
+    error_type = "insufficient_storage"
+
+
+class ObjectNotFound(StorageError, FileNotFoundError):
+    """No object is stored under this key."""
+
+    status_code = 404
+    error_type = "not_found"

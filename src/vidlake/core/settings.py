@@ -1,0 +1,132 @@
+"""Vidlake settings: environment variables (``VIDLAKE_*``) and an optional ``vidlake.toml``.
+
+Settings are built by the app factory or the CLI, never at import time. Every field is documented in
+``docs/configuration.md``; the names below are the environment variable names without the prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """All of Vidlake's settings. Units are in the field names or descriptions."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIDLAKE_",
+        extra="forbid",
+        toml_file=os.environ.get("VIDLAKE_CONFIG", "vidlake.toml"),
+        validate_default=True,
+    )
+
+    # --- network ---------------------------------------------------------------------------------
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+    http_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (0 = any free port).")
+    rtmp_port: int = Field(1935, ge=0, le=65535, description="RTMP ingest port (0 disables ingest).")
+    public_url: str = Field(
+        "",
+        description="Base URL clients use to reach this server (for upload and playback URLs). "
+        "Defaults to http://{http_host}:{http_port}.",
+    )
+
+    # --- state -----------------------------------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Directory for the embedded database and local storage.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL. Default: SQLite at {data_dir}/vidlake.db. PostgreSQL: "
+        "postgresql+psycopg://user:pass@host/db."
+    )
+    storage_url: str = Field(
+        "", description="file:///abs/path or s3://bucket?endpoint=http://host:port&region=us-east-1. "
+        "Default: file://{data_dir}/storage."
+    )
+
+    # --- jobs ------------------------------------------------------------------------------------
+    executor: Literal["local", "celery"] = Field("local", description="Where jobs run.")
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (executor=celery).")
+    workers: int = Field(2, ge=0, le=64, description="Local worker processes started by `vidlake serve`.")
+    job_lease_s: float = Field(30.0, gt=0, description="Seconds a claimed job is held without a heartbeat.")
+    job_max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a job is dead.")
+    job_backoff_base_s: float = Field(2.0, ge=0, description="First retry delay; doubles per attempt.")
+    job_backoff_max_s: float = Field(600.0, ge=0, description="Upper bound of the retry delay.")
+    job_poll_s: float = Field(0.2, gt=0, description="Longest idle wait between claims (seconds).")
+    job_modules: list[str] = Field(
+        default_factory=list, description="Extra Python modules that register job kinds (comma list)."
+    )
+
+    # --- security --------------------------------------------------------------------------------
+    bootstrap_token: str = Field(
+        "", description="ID:SECRET. On start, if no access token exists, create this one."
+    )
+    allow_private_networks: bool = Field(
+        False, description="Allow webhooks and URL pulls to loopback/private/link-local addresses."
+    )
+    max_json_body_bytes: int = Field(1_048_576, ge=1024, description="Largest JSON request body (bytes).")
+
+    # --- media -----------------------------------------------------------------------------------
+    ffmpeg: str = Field("", description="ffmpeg binary to use instead of the imageio-ffmpeg wheel's.")
+
+    # --- operations ------------------------------------------------------------------------------
+    log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["json", "text"] = Field("text", description="Log line format.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("job_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        if value:
+            token_id, sep, secret = value.partition(":")
+            if not sep or not token_id or len(secret) < 16:
+                raise ValueError("must be ID:SECRET with a secret of at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'vidlake.db'}"
+        if not self.storage_url:
+            self.storage_url = f"file://{self.data_dir / 'storage'}"
+        if not self.public_url:
+            self.public_url = f"http://{self.http_host}:{self.http_port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def bootstrap_pair(self) -> tuple[str, str] | None:
+        """The bootstrap token as (id, secret), or None."""
+        if not self.bootstrap_token:
+            return None
+        token_id, _, secret = self.bootstrap_token.partition(":")
+        return token_id, secret
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, ``vidlake.toml`` and explicit overrides."""
+    return Settings(**overrides)

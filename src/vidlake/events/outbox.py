@@ -1,0 +1,47 @@
+"""Events: stored first (the outbox), then one delivery job per webhook endpoint, in the same
+transaction as the state change that caused them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vidlake.core.clock import now
+from vidlake.core.ids import new_id
+from vidlake.db.models import Event, WebhookDelivery, WebhookEndpoint
+from vidlake.jobs.queue import enqueue
+
+DELIVER_KIND = "webhook.deliver"
+DELIVERY_ATTEMPTS = 12
+
+
+def emit(
+    session: Session, environment_id: str, type_: str, object_type: str, object_id: str, data: dict[str, Any]
+) -> str:
+    """Record event ``type_`` about ``object_type``/``object_id`` and queue its deliveries."""
+    event = Event(
+        id=new_id(), environment_id=environment_id, type=type_, object_type=object_type,
+        object_id=object_id, data=data, created_at=now(),
+    )
+    session.add(event)
+    endpoints = session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.environment_id == environment_id))
+    for endpoint_id in endpoints:
+        delivery = WebhookDelivery(id=new_id(), event_id=event.id, endpoint_id=endpoint_id, state="pending")
+        session.add(delivery)
+        enqueue(session, DELIVER_KIND, {"delivery_id": delivery.id}, environment_id=environment_id,
+                max_attempts=DELIVERY_ATTEMPTS)
+    return event.id
+
+
+def event_body(event: Event, environment_name: str) -> dict[str, Any]:
+    """The JSON body POSTed to webhook endpoints (shaped like Mux's)."""
+    return {
+        "type": event.type,
+        "id": event.id,
+        "created_at": event.created_at,
+        "object": {"type": event.object_type, "id": event.object_id},
+        "environment": {"id": event.environment_id, "name": environment_name},
+        "data": event.data,
+    }

@@ -1,0 +1,78 @@
+"""The ``webhook.deliver`` job: POST one event to one endpoint, signed; non-2xx means retry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from vidlake.core.clock import now
+from vidlake.core.errors import InvalidParameters
+from vidlake.core.netguard import check_url
+from vidlake.db.models import Environment, Event, WebhookDelivery, WebhookEndpoint
+from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, event_body
+from vidlake.events.signing import HEADER, sign
+from vidlake.jobs.context import JobContext
+from vidlake.jobs.errors import PermanentJobError
+from vidlake.jobs.registry import job_kind
+
+TIMEOUT_S = 10.0
+
+
+@job_kind(DELIVER_KIND, max_attempts=DELIVERY_ATTEMPTS, timeout_s=60)
+def deliver(ctx: JobContext) -> dict[str, Any]:
+    """Deliver a webhook (at least once: the receiver should de-duplicate on the event id)."""
+    db = ctx.services.db
+    with db.session() as session:
+        delivery = session.get(WebhookDelivery, ctx.payload["delivery_id"])
+        if delivery is None:
+            raise PermanentJobError("delivery row is gone")
+        if delivery.state == "delivered":
+            return {"status": delivery.last_status, "already": True}
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+        event = session.get(Event, delivery.event_id)
+        if endpoint is None or event is None:
+            delivery.state = "failed"
+            raise PermanentJobError("endpoint or event deleted")
+        env = session.get(Environment, event.environment_id)
+        body = json.dumps(event_body(event, env.name if env else ""), separators=(",", ":")).encode()
+        url, secret, event_id = endpoint.url, endpoint.secret, event.id
+        delivery.attempts += 1
+    try:
+        check_url(url, field="url", allow_private=ctx.services.settings.allow_private_networks)
+    except InvalidParameters as exc:
+        _record(ctx, None, str(exc), final="failed")
+        raise PermanentJobError(str(exc)) from exc
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Vidlake-Webhooks/1",
+        HEADER: sign(secret, body),
+        "Vidlake-Event-Id": event_id,
+    }
+    try:
+        with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False) as client:
+            response = client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        _record(ctx, None, f"{type(exc).__name__}: {exc}")
+        raise
+    if not 200 <= response.status_code < 300:
+        _record(ctx, response.status_code, f"HTTP {response.status_code}")
+        raise RuntimeError(f"webhook endpoint answered HTTP {response.status_code}")
+    _record(ctx, response.status_code, None, final="delivered")
+    return {"status": response.status_code}
+
+
+def _record(ctx: JobContext, status: int | None, error: str | None, final: str | None = None) -> None:
+    with ctx.services.db.session() as session:
+        delivery = session.get(WebhookDelivery, ctx.payload["delivery_id"])
+        if delivery is None:
+            return
+        delivery.last_status = status
+        delivery.last_error = error
+        if final:
+            delivery.state = final
+            if final == "delivered":
+                delivery.delivered_at = now()
+        elif ctx.job.attempt >= ctx.job.max_attempts:
+            delivery.state = "failed"

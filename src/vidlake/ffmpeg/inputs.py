@@ -1,0 +1,143 @@
+"""Hardened input options for media that came from users.
+
+Uploaded files are untrusted: ffmpeg must read exactly one local file with one demuxer that was
+chosen from the probe result, never a demuxer that opens other files or URLs (``concat``, ``hls``,
+``image2`` sequences, ``tee``, ``lavfi``, ``subfile``...). :func:`demuxer_for` maps a probed format
+name onto a pinned demuxer from :data:`DEMUXER_ALLOWLIST`; :class:`MediaInput` renders the ``-i``
+arguments with ``-protocol_whitelist`` and ``-format_whitelist`` as a second fence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Demuxers accepted for uploads: real single-file media containers.
+#: Keys are the names ffmpeg uses for ``-f``; every comma-separated alias the demuxer reports in
+#: its ``name`` (e.g. ``mov,mp4,m4a,3gp,3g2,mj2``) maps back to the key via :func:`demuxer_for`.
+DEMUXER_ALLOWLIST: tuple[str, ...] = (
+    "mov",
+    "matroska",
+    "mpegts",
+    "mpeg",
+    "flv",
+    "avi",
+    "asf",
+    "mxf",
+    "wav",
+    "w64",
+    "aiff",
+    "mp3",
+    "aac",
+    "ogg",
+    "flac",
+    "ac3",
+    "eac3",
+)
+
+#: Aliases of the allowed demuxers as they appear in ``AVInputFormat.name`` (for
+#: ``-format_whitelist``/PyAV's ``format_whitelist``): av_match_list compares the full names.
+FORMAT_WHITELIST: str = ",".join(
+    [
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        "matroska,webm",
+        "mpegts",
+        "mpeg",
+        "flv",
+        "avi",
+        "asf",
+        "mxf",
+        "wav",
+        "w64",
+        "aiff",
+        "mp3",
+        "aac",
+        "ogg",
+        "flac",
+        "ac3",
+        "eac3",
+    ]
+)
+
+#: Demuxers that must never read an upload: they follow references to other files or URLs or
+#: synthesise input. Used by tests and as documentation; the allow-list is what is enforced.
+FORBIDDEN_DEMUXERS: frozenset[str] = frozenset(
+    {"concat", "ffconcat", "hls", "applehttp", "dash", "subfile", "image2", "image2pipe", "tee",
+     "lavfi", "sdp", "rtp", "rtsp", "data", "tty", "ffmetadata"}
+)
+
+
+class UnsupportedContainerError(ValueError):
+    """The probed container format is not on the upload allow-list."""
+
+
+def demuxer_for(format_name: str) -> str:
+    """Return the pinned ``-f`` demuxer for a probed format name.
+
+    ``format_name`` is the demuxer name as PyAV/ffprobe report it, e.g. ``"mov,mp4,m4a,3gp,3g2,mj2"``
+    or ``"matroska,webm"``. Raises :class:`UnsupportedContainerError` when no alias is allowed or any
+    alias is forbidden.
+    """
+    aliases = [a.strip() for a in format_name.split(",") if a.strip()]
+    if not aliases or any(a in FORBIDDEN_DEMUXERS for a in aliases):
+        raise UnsupportedContainerError(f"container format {format_name!r} is not accepted")
+    for alias in aliases:
+        if alias in DEMUXER_ALLOWLIST:
+            return alias
+    raise UnsupportedContainerError(f"container format {format_name!r} is not accepted")
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """One ``-i`` input for ffmpeg with its input-side options.
+
+    ``path``: local file. ``demuxer``: pinned ``-f`` value. ``seek_s``: input seek in seconds
+    (``-ss`` before ``-i``, fast and keyframe-accurate with exact decode). ``duration_s``: read at most
+    this many seconds (``-t``). ``trusted``: our own outputs (HLS playlists written by Vidlake) may use
+    the ``hls`` demuxer; uploads never. ``skip_nonkey``: decode keyframes only (``-skip_frame nokey``).
+    """
+
+    path: Path
+    demuxer: str
+    seek_s: float | None = None
+    duration_s: float | None = None
+    trusted: bool = False
+    skip_nonkey: bool = False
+
+    @classmethod
+    def untrusted(cls, path: str | Path, format_name: str) -> MediaInput:
+        """An uploaded file, pinned to the demuxer matching the probe's ``format_name``."""
+        return cls(path=Path(path), demuxer=demuxer_for(format_name))
+
+    @classmethod
+    def trusted_output(cls, path: str | Path) -> MediaInput:
+        """A file Vidlake wrote itself: an HLS media/master playlist (``.m3u8``) or an MP4/M4A."""
+        p = Path(path)
+        demuxer = "hls" if p.suffix.lower() == ".m3u8" else "mov"
+        return cls(path=p, demuxer=demuxer, trusted=True)
+
+    def with_window(self, seek_s: float | None = None, duration_s: float | None = None) -> MediaInput:
+        """A copy that seeks to ``seek_s`` seconds and reads ``duration_s`` seconds."""
+        return MediaInput(self.path, self.demuxer, seek_s, duration_s, self.trusted, self.skip_nonkey)
+
+    def args(self) -> list[str]:
+        """The ffmpeg arguments for this input, ending with ``-i PATH``."""
+        if not self.trusted:
+            demuxer_for(self.demuxer)  # re-check: a hand-built MediaInput must obey the allow-list
+        elif self.demuxer not in ("hls", *DEMUXER_ALLOWLIST):
+            raise UnsupportedContainerError(f"demuxer {self.demuxer!r} is not accepted")
+        out: list[str] = []
+        if self.demuxer == "hls":
+            # Our own playlists: local files only, init/segments with our own extensions.
+            out += ["-protocol_whitelist", "file", "-allowed_extensions", "m3u8,m4s,mp4,m4a,ts,aac"]
+        else:
+            out += ["-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST]
+        if self.skip_nonkey:
+            out += ["-skip_frame", "nokey"]
+        if self.seek_s is not None and self.seek_s > 0:
+            out += ["-ss", f"{self.seek_s:.3f}"]
+        if self.duration_s is not None:
+            out += ["-t", f"{self.duration_s:.3f}"]
+        # The ``file:`` prefix stops a name like ``http:x`` or ``a|b`` being read as a protocol.
+        out += ["-f", self.demuxer, "-i", "file:" + str(self.path.resolve())]
+        return out

@@ -1,0 +1,61 @@
+"""Job kinds, registered by name. A kind is a handler plus its policy (attempts, time limit)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vidlake.jobs.context import JobContext
+
+Handler = Callable[["JobContext"], "dict[str, Any] | None"]
+
+#: Modules that register Vidlake's own job kinds; imported by every worker.
+BUILTIN_MODULES = ("vidlake.jobs.builtin", "vidlake.events.webhooks")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A named kind of job.
+
+    ``max_attempts`` and ``timeout_s`` (seconds) override the settings' defaults when set.
+    """
+
+    name: str
+    handler: Handler
+    max_attempts: int | None = None
+    timeout_s: float | None = None
+    priority: int = 0
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(
+    name: str, *, max_attempts: int | None = None, timeout_s: float | None = None, priority: int = 0
+) -> Callable[[Handler], Handler]:
+    """Decorator registering ``handler`` as the job kind ``name``."""
+
+    def register(handler: Handler) -> Handler:
+        _KINDS[name] = JobKind(name, handler, max_attempts, timeout_s, priority)
+        return handler
+
+    return register
+
+
+def get_kind(name: str) -> JobKind:
+    """The registered kind ``name``. Raises ``KeyError``."""
+    return _KINDS[name]
+
+
+def known_kinds() -> list[str]:
+    """Names of every registered kind."""
+    return sorted(_KINDS)
+
+
+def load_modules(extra: Iterable[str] = ()) -> None:
+    """Import the modules that register job kinds (built-in plus ``extra``)."""
+    for module in (*BUILTIN_MODULES, *extra):
+        importlib.import_module(module)

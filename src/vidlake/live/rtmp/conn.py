@@ -1,0 +1,436 @@
+"""One RTMP connection's life: handshake, connect, createStream, publish, media, end.
+
+States: ``handshake`` -> ``connected`` (after connect) -> ``publishing`` -> ``closed``.
+
+Outcomes of ``publish(name)``:
+
+* the key is live on another connection: the newcomer is refused at once with
+  ``onStatus NetStream.Publish.BadName`` and closed; the running publisher is untouched (kick it
+  with :meth:`RtmpServer.kick` first to take over a key);
+* ``authorize`` returns ``None``, raises, or times out: after ``refuse_delay_s`` the client gets
+  ``NetStream.Publish.BadName`` and the connection is closed (one attempt per connection);
+* accepted: ``StreamBegin`` + ``NetStream.Publish.Start``; the target gets ``on_start``, then the FLV
+  stream, then ``on_stop(reason)`` exactly once.
+
+Socket reads pause while the target consumes a batch (``await target.on_flv``), so a slow target
+slows the publisher through TCP flow control and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from vidlake.live.rtmp import amf0, chunk, flv, messages
+from vidlake.live.rtmp.amf0 import EcmaArray
+from vidlake.live.rtmp.chunk import AckCounter, ChunkDecoder, ChunkEncoder, RtmpMessage
+from vidlake.live.rtmp.config import RtmpServerConfig
+from vidlake.live.rtmp.errors import RtmpProtocolError
+from vidlake.live.rtmp.handshake import HandshakeMode, ServerHandshake
+from vidlake.live.rtmp.messages import Command
+from vidlake.live.rtmp.stats import SessionStats, StatsTracker
+from vidlake.live.rtmp.target import PublishInfo, PublishTarget, StopReason
+
+if TYPE_CHECKING:
+    from vidlake.live.rtmp.registry import SessionRegistry
+
+log = logging.getLogger(__name__)
+
+Peer = tuple[str, int]
+#: ``authorize(app, stream_key, peer)`` -> a target for an accepted publish, or ``None`` to refuse.
+Authorize = Callable[[str, str, Peer], Awaitable[PublishTarget | None]]
+
+MAX_MESSAGE_STREAMS = 8
+
+
+class _TargetFailed(Exception):
+    """The publish target raised."""
+
+
+class _Refused(Exception):
+    """A publish was refused; the connection ends without a session."""
+
+
+class RtmpConnection:
+    """Serves one TCP connection. Create it and await :meth:`run`; it closes the socket at the end."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        config: RtmpServerConfig,
+        authorize: Authorize,
+        registry: SessionRegistry[RtmpConnection],
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.config = config
+        self._authorize = authorize
+        self._registry = registry
+        peer = writer.get_extra_info("peername")
+        self.peer: Peer = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("?", 0)
+        self.accepted_at = time.monotonic()
+        self.state = "handshake"
+        self.handshake_mode: HandshakeMode | None = None
+        self.app: str | None = None
+        self.tc_url = ""
+        self.key: str | None = None
+        self.info: PublishInfo | None = None
+        self.stop_reason: str | None = None
+        self.stats = StatsTracker(config.stats_window_s)
+        self._decoder = ChunkDecoder(
+            max_message_size=config.max_message_size,
+            max_chunk_size=config.max_chunk_size,
+            max_buffered=config.max_buffered,
+            max_chunk_streams=config.max_chunk_streams,
+        )
+        self._encoder = ChunkEncoder(chunk_size=chunk.DEFAULT_CHUNK_SIZE, compress=False)
+        self._ack = AckCounter()
+        self._streams: set[int] = set()
+        self._next_stream_id = 1
+        self._publish_stream_id: int | None = None
+        self._target: PublishTarget | None = None
+        self._target_started = False
+        self._target_stopped = False
+        self._flv_header_sent = False
+        self._pending_counted = False
+        self._task: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    # ------------------------------------------------------------------------------- public
+
+    @property
+    def publishing(self) -> bool:
+        """True while a publish session is running."""
+        return self.state == "publishing"
+
+    def snapshot(self) -> SessionStats:
+        """Statistics of this connection's session."""
+        return self.stats.snapshot()
+
+    async def kick(self, reason: str = StopReason.KICKED) -> None:
+        """End the connection (and its session) with ``reason``; returns when it is closed."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._writer.transport.abort()
+        task = self._task
+        if task is None or task.done():
+            return
+        _done, pending = await asyncio.wait({task}, timeout=self.config.kick_grace_s)
+        if pending:
+            task.cancel()
+            await asyncio.wait({task}, timeout=self.config.kick_grace_s)
+
+    async def run(self) -> None:
+        """Serve the connection until it ends; never raises (except a second cancellation)."""
+        self._task = asyncio.current_task()
+        self._registry.pending_by_ip[self.peer[0]] += 1
+        self._pending_counted = True
+        reason = StopReason.CLOSED
+        try:
+            await self._handshake()
+            await self._message_loop()
+            reason = self.stop_reason or StopReason.CLOSED
+        except TimeoutError:
+            reason = self.stop_reason or StopReason.IDLE_TIMEOUT
+            log.info("rtmp %s: timeout in state %s", self.peer, self.state)
+        except RtmpProtocolError as exc:
+            reason = self.stop_reason or StopReason.PROTOCOL_ERROR
+            log.info("rtmp %s: protocol error: %s", self.peer, exc)
+        except _TargetFailed as exc:
+            reason = StopReason.TARGET_ERROR
+            log.warning("rtmp %s: target failed: %r", self.peer, exc.__cause__)
+        except _Refused:
+            reason = self.stop_reason or StopReason.CLOSED
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            reason = self.stop_reason or StopReason.CLOSED
+        except asyncio.CancelledError:
+            reason = self.stop_reason or StopReason.SHUTDOWN
+        except Exception:  # a bug: log it, never take the server down
+            log.exception("rtmp %s: unexpected error", self.peer)
+            reason = self.stop_reason or StopReason.PROTOCOL_ERROR
+        finally:
+            await self._finish(reason)
+
+    # ------------------------------------------------------------------------------- I/O helpers
+
+    def _read_timeout(self) -> float:
+        if self.state == "publishing":
+            return self.config.idle_timeout_s
+        left = self.accepted_at + self.config.publish_timeout_s - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no publish within publish_timeout_s")
+        return min(left, self.config.idle_timeout_s)
+
+    async def _read(self, timeout: float) -> bytes:
+        return await asyncio.wait_for(self._reader.read(self.config.read_size), timeout)
+
+    async def _send(self, *msgs: RtmpMessage) -> None:
+        for msg in msgs:
+            self._writer.write(self._encoder.encode(msg))
+            if msg.type_id == chunk.SET_CHUNK_SIZE:
+                self._encoder.chunk_size = chunk.parse_u32(msg)
+        await asyncio.wait_for(self._writer.drain(), self.config.idle_timeout_s)
+
+    # ------------------------------------------------------------------------------- phases
+
+    async def _handshake(self) -> None:
+        hs = ServerHandshake()
+        deadline = self.accepted_at + self.config.handshake_timeout_s
+        while not hs.done:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("handshake timeout")
+            data = await self._read(left)
+            if not data:
+                raise ConnectionResetError("closed during handshake")
+            self.stats.add_bytes(len(data))
+            out = hs.feed(data)
+            if out:
+                self._writer.write(out)
+                await asyncio.wait_for(self._writer.drain(), left)
+        self.handshake_mode = hs.mode
+        self.state = "handshaken"
+        if hs.leftover:
+            await self._handle_bytes(hs.leftover)
+
+    async def _message_loop(self) -> None:
+        while self.state != "closed":
+            data = await self._read(self._read_timeout())
+            if not data:
+                return
+            self.stats.add_bytes(len(data))
+            await self._handle_bytes(data)
+
+    async def _handle_bytes(self, data: bytes) -> None:
+        flv_out = bytearray()
+        for msg in self._decoder.feed(data):
+            await self._handle_message(msg, flv_out)
+            if self.state == "closed":
+                break
+        seq = self._ack.received(self.stats.bytes_received)
+        if seq is not None and self.state != "closed":
+            await self._send(chunk.acknowledgement(seq))
+        if flv_out and self._target is not None and self.publishing:
+            await self._to_target(bytes(flv_out))
+
+    async def _to_target(self, data: bytes) -> None:
+        assert self._target is not None
+        try:
+            await self._target.on_flv(data)
+        except Exception as exc:
+            raise _TargetFailed() from exc
+
+    # ------------------------------------------------------------------------------- messages
+
+    async def _handle_message(self, msg: RtmpMessage, flv_out: bytearray) -> None:
+        t = msg.type_id
+        if t in (chunk.SET_CHUNK_SIZE, chunk.ABORT, chunk.ACKNOWLEDGEMENT, chunk.SET_PEER_BANDWIDTH):
+            return  # the decoder applied chunk size / abort; acks and bandwidth need nothing
+        if t == chunk.WINDOW_ACK_SIZE:
+            self._ack.window = chunk.parse_u32(msg)
+            return
+        if t == chunk.USER_CONTROL:
+            event, data = messages.parse_user_control(msg)
+            if event == messages.PING_REQUEST and len(data) >= 4:
+                await self._send(messages.user_control(messages.PING_RESPONSE, int.from_bytes(data[:4], "big")))
+            return
+        if t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
+            await self._handle_command(messages.parse_command(msg))
+            return
+        if not self.publishing or msg.stream_id != self._publish_stream_id:
+            return  # media/data outside a publish is dropped
+        if t in (chunk.AUDIO, chunk.VIDEO):
+            self._media(t, msg.timestamp, msg.payload, flv_out)
+        elif t in (chunk.DATA_AMF0, chunk.DATA_AMF3):
+            self._data(msg, flv_out)
+        elif t == chunk.AGGREGATE:
+            for sub in flv.split_aggregate(msg.payload, msg.timestamp):
+                if sub.tag_type in (flv.TAG_AUDIO, flv.TAG_VIDEO):
+                    self._media(sub.tag_type, sub.timestamp_ms, sub.data, flv_out)
+
+    def _flv_header(self, flv_out: bytearray) -> None:
+        if not self._flv_header_sent:
+            flv_out += flv.header(audio=True, video=True)
+            self._flv_header_sent = True
+
+    def _media(self, type_id: int, timestamp_ms: int, body: bytes, flv_out: bytearray) -> None:
+        if not body:
+            return
+        if type_id == chunk.VIDEO:
+            self.stats.on_video(flv.parse_video(body), timestamp_ms, len(body))
+        else:
+            self.stats.on_audio(flv.parse_audio(body), timestamp_ms, len(body))
+        self._flv_header(flv_out)
+        flv_out += flv.tag(type_id, timestamp_ms, body)
+
+    def _data(self, msg: RtmpMessage, flv_out: bytearray) -> None:
+        values = messages.parse_data(msg)
+        meta = messages.metadata_from_data(values)
+        if meta is not None:
+            self.stats.on_metadata(meta)
+            body = amf0.encode("onMetaData", EcmaArray(meta))
+        elif values and values[0] == "@setDataFrame":
+            body = amf0.encode(*values[1:])
+        elif values:
+            body = amf0.encode(*values)
+        else:
+            return
+        self._flv_header(flv_out)
+        flv_out += flv.tag(flv.TAG_SCRIPT, msg.timestamp, body)
+
+    async def _handle_command(self, cmd: Command) -> None:
+        name = cmd.name
+        tx = cmd.transaction_id
+        if self.app is None and name != "connect":
+            raise RtmpProtocolError(f"command {name!r} before connect")
+        if name == "connect":
+            await self._on_connect(cmd)
+        elif name in ("releaseStream", "FCPublish"):
+            if name == "FCPublish":
+                await self._send(messages.on_fc_publish(description=cmd.arg_str(0) or ""))
+            if tx:
+                await self._send(messages.simple_result(tx))
+        elif name == "createStream":
+            if len(self._streams) >= MAX_MESSAGE_STREAMS:
+                raise RtmpProtocolError("too many createStream calls")
+            sid = self._next_stream_id
+            self._next_stream_id += 1
+            self._streams.add(sid)
+            await self._send(messages.create_stream_result(tx, sid))
+        elif name == "publish":
+            await self._on_publish(cmd)
+        elif name in ("FCUnpublish", "closeStream"):
+            if tx:
+                await self._send(messages.simple_result(tx))
+            await self._end_session(StopReason.UNPUBLISHED)
+        elif name == "deleteStream":
+            await self._end_session(StopReason.UNPUBLISHED)
+            self.state = "closed"
+            self.stop_reason = self.stop_reason or StopReason.UNPUBLISHED
+        elif name == "play":
+            sid = cmd.stream_id
+            await self._send(
+                messages.on_status(sid, messages.PLAY_FAILED, "this server only accepts publishing", "error")
+            )
+            raise _Refused()
+        elif tx:
+            log.debug("rtmp %s: ignoring command %r", self.peer, name)
+
+    async def _on_connect(self, cmd: Command) -> None:
+        if self.app is not None:
+            raise RtmpProtocolError("second connect on one connection")
+        obj = cmd.command_object
+        if not isinstance(obj, dict) or not isinstance(obj.get("app"), str):
+            raise RtmpProtocolError("connect without an app")
+        app = obj["app"]
+        assert isinstance(app, str)
+        self.app = messages.normalize_app(app)
+        tc_url = obj.get("tcUrl")
+        self.tc_url = tc_url if isinstance(tc_url, str) else ""
+        self.state = "connected"
+        encoding = obj.get("objectEncoding")
+        await self._send(
+            chunk.window_ack_size(self.config.window_ack_size),
+            chunk.set_peer_bandwidth(self.config.window_ack_size, 2),
+            chunk.set_chunk_size(self.config.out_chunk_size),
+            messages.connect_result(cmd.transaction_id, 0.0 if not isinstance(encoding, float) else 0.0),
+        )
+
+    async def _refuse(self, stream_id: int, description: str, delay_s: float) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+            await self._send(messages.publish_bad_name(stream_id, description))
+        self.state = "closed"
+        raise _Refused()
+
+    async def _on_publish(self, cmd: Command) -> None:
+        sid = cmd.stream_id
+        if self.state == "publishing" or self.key is not None:
+            raise RtmpProtocolError("second publish on one connection")
+        if sid not in self._streams:
+            raise RtmpProtocolError(f"publish on message stream {sid} that was not created")
+        raw_name = cmd.arg_str(0)
+        if not raw_name:
+            await self._refuse(sid, "missing stream key", self.config.refuse_delay_s)
+            return
+        name = messages.split_stream_name(raw_name)
+        app = self.app or ""
+        if not name.key or not self._registry.claim(name.key, self):
+            # Documented outcome: the running publisher keeps the key; the newcomer is refused.
+            log.info("rtmp %s: key already live or empty; refusing", self.peer)
+            await self._refuse(sid, "stream key is already live", 0.0)
+            return
+        self.key = name.key
+        target: PublishTarget | None = None
+        try:
+            target = await asyncio.wait_for(
+                self._authorize(app, name.key, self.peer), self.config.authorize_timeout_s
+            )
+        except Exception:
+            log.exception("rtmp %s: authorize failed", self.peer)
+            target = None
+        if target is None:
+            self._registry.release(name.key, self)
+            self.key = None
+            log.info("rtmp %s: publish refused for app %r", self.peer, app)
+            await self._refuse(sid, "unknown stream key", self.config.refuse_delay_s)
+            return
+        publish_type = cmd.arg_str(1) or "live"
+        self.info = PublishInfo(app, name.key, self.peer, name.query, publish_type, self.tc_url)
+        self._target = target
+        self._publish_stream_id = sid
+        self._uncount_pending()
+        self._target_started = True
+        try:
+            await target.on_start(self.info)
+        except Exception as exc:
+            raise _TargetFailed() from exc
+        self.state = "publishing"
+        await self._send(
+            messages.user_control(messages.STREAM_BEGIN, sid),
+            messages.publish_start(sid, name.key[:4] + "…"),
+        )
+        log.info("rtmp %s: publishing app=%r (%s handshake)", self.peer, app, self.handshake_mode)
+
+    # ------------------------------------------------------------------------------- the end
+
+    def _uncount_pending(self) -> None:
+        if self._pending_counted:
+            self._pending_counted = False
+            ip = self.peer[0]
+            self._registry.pending_by_ip[ip] -= 1
+            if self._registry.pending_by_ip[ip] <= 0:
+                del self._registry.pending_by_ip[ip]
+
+    async def _end_session(self, reason: str) -> None:
+        if self.state == "publishing":
+            self.state = "unpublished"
+        if self._target is not None and self._target_started and not self._target_stopped:
+            self._target_stopped = True
+            try:
+                await self._target.on_stop(reason)
+            except Exception:
+                log.exception("rtmp %s: target on_stop failed", self.peer)
+        if self.key is not None:
+            self._registry.release(self.key, self)
+
+    async def _finish(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+        try:
+            await self._end_session(self.stop_reason)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            if self.key is not None:
+                self._registry.release(self.key, self)
+            self._uncount_pending()
+            self.state = "closed"
+            self._writer.transport.abort()
+            self.closed.set()

@@ -1,0 +1,41 @@
+"""The one owner of "which stream key is live on which connection" for an RTMP server.
+
+Only the server's event loop touches it, so plain dicts suffice (no locks). A key is *claimed* before
+``authorize`` runs, so two publishers racing for the same key cannot both get in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Generic, TypeVar
+
+C = TypeVar("C")
+
+
+class SessionRegistry(Generic[C]):
+    """Maps stream keys to the connection that holds them, and counts pending connections per IP."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, C] = {}
+        self.pending_by_ip: Counter[str] = Counter()
+
+    def claim(self, key: str, conn: C) -> bool:
+        """Reserve ``key`` for ``conn``; ``False`` if another connection holds it."""
+        holder = self._by_key.get(key)
+        if holder is not None and holder is not conn:
+            return False
+        self._by_key[key] = conn
+        return True
+
+    def release(self, key: str, conn: C) -> None:
+        """Free ``key`` if ``conn`` holds it."""
+        if self._by_key.get(key) is conn:
+            del self._by_key[key]
+
+    def get(self, key: str) -> C | None:
+        """The connection holding ``key``."""
+        return self._by_key.get(key)
+
+    def items(self) -> list[tuple[str, C]]:
+        """(key, connection) pairs."""
+        return list(self._by_key.items())

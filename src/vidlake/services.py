@@ -1,0 +1,39 @@
+"""The running parts one process needs: settings, database, storage. Built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from vidlake.core.settings import Settings
+from vidlake.db.session import Database
+from vidlake.storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from vidlake.jobs.dispatch import Dispatcher
+
+
+@dataclass
+class Services:
+    """What handlers, routes and commands use to reach the outside world."""
+
+    settings: Settings
+    db: Database
+    storage: Storage
+    dispatcher: Dispatcher | None = field(default=None)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.db.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database and storage named by ``settings`` and pick the job dispatcher."""
+    from vidlake.jobs.dispatch import make_dispatcher
+
+    db = Database(settings.database_url)
+    storage = open_storage(settings.storage_url)
+    services = Services(settings=settings, db=db, storage=storage)
+    services.dispatcher = make_dispatcher(settings, db)
+    db.after_commit = services.dispatcher.dispatch
+    return services

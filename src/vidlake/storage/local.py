@@ -1,0 +1,146 @@
+"""Local-disk storage: atomic writes by temp file + fsync + rename in the same directory."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from vidlake.core.errors import ObjectNotFound, StorageError, StorageFull
+from vidlake.storage.base import validate_key
+
+_CHUNK = 1024 * 1024
+
+
+def _translate(exc: OSError, key: str) -> StorageError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(f"no space left on the storage device writing {key!r}")
+    return StorageError(f"storage failed on {key!r}: {exc.strerror or exc}")
+
+
+class LocalStorage:
+    """Objects as files under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def _write(self, key: str, writer: BinaryIO | bytes | Path) -> int:
+        dest = self._path(key)
+        tmp_name = ""
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+            written = 0
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(writer, bytes):
+                    out.write(writer)
+                    written = len(writer)
+                elif isinstance(writer, Path):
+                    with writer.open("rb") as src:
+                        while chunk := src.read(_CHUNK):
+                            out.write(chunk)
+                            written += len(chunk)
+                else:
+                    while chunk := writer.read(_CHUNK):
+                        out.write(chunk)
+                        written += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, dest)
+            tmp_name = ""
+            return written
+        except OSError as exc:
+            if isinstance(exc, StorageError):
+                raise
+            raise _translate(exc, key) from exc
+        finally:
+            if tmp_name:
+                try:
+                    os.unlink(tmp_name)
+                except OSError:
+                    pass
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._write(key, data)
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        self._write(key, Path(path))
+
+    def put_stream(self, key: str, stream: BinaryIO, content_type: str | None = None) -> int:
+        return self._write(key, stream)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"no object {key!r}") from exc
+        except IsADirectoryError as exc:
+            raise ObjectNotFound(f"no object {key!r}") from exc
+        except OSError as exc:
+            raise _translate(exc, key) from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as fh:
+            return fh.read()
+
+    def size(self, key: str) -> int:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFound(f"no object {key!r}")
+        return path.stat().st_size
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _translate(exc, key) from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = list(self.list(prefix))
+        for key in keys:
+            self.delete(key)
+        base = self.root / validate_key(prefix.rstrip("/"))
+        if base.is_dir():
+            shutil.rmtree(base, ignore_errors=True)
+        return len(keys)
+
+    def list(self, prefix: str) -> Iterator[str]:
+        head = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self.root / validate_key(head) if head else self.root
+        if not base.is_dir():
+            return
+        keys = sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+        for key in keys:
+            if key.startswith(prefix) and not key.rsplit("/", 1)[-1].startswith(".tmp-"):
+                yield key
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
+    def download(self, key: str, dest: Path) -> None:
+        src = self.local_path(key)
+        if src is None:
+            raise ObjectNotFound(f"no object {key!r}")
+        shutil.copyfile(src, dest)
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".vidlake-check"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise _translate(exc, ".vidlake-check") from exc

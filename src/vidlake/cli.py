@@ -64,9 +64,15 @@ def serve(
     settings = _settings(http_host=host, http_port=port, workers=workers)
     upgrade(settings.database_url)
     services = build_services(settings)
-    api = create_app(services=services)
     pool = WorkerPool(settings, settings.workers) if settings.executor == "local" and settings.workers else None
     stop = threading.Event()
+
+    def shutdown() -> None:
+        stop.set()
+        if pool:
+            pool.stop()
+
+    api = create_app(services=services, on_shutdown=[shutdown])
     maintenance.start(services, stop)
     if pool:
         pool.start()
@@ -78,9 +84,7 @@ def serve(
     try:
         uvicorn.Server(config).run()
     finally:
-        stop.set()
-        if pool:
-            pool.stop()
+        shutdown()
         services.close()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,8 +24,16 @@ log = logging.getLogger(__name__)
 UPLOAD_PREFIXES = ("/upload/",)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the API for ``settings`` (or around existing ``services``)."""
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    on_shutdown: list[Callable[[], None]] | None = None,
+) -> FastAPI:
+    """Build the API for ``settings`` (or around existing ``services``).
+
+    ``on_shutdown`` callables run when the server stops (before uvicorn re-raises the signal that
+    stopped it), e.g. to stop worker processes so that they release their jobs.
+    """
     services = services or build_services(settings or Settings())
     settings = services.settings
     load_modules(settings.job_modules)
@@ -35,6 +43,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if ensure_bootstrap(services.db, settings.bootstrap_pair):
             log.info("created the bootstrap access token")
         yield
+        for callback in on_shutdown or ():
+            try:
+                callback()
+            except Exception:
+                log.exception("shutdown step failed")
 
     app = FastAPI(
         title="Vidlake",

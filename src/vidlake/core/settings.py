@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     job_backoff_base_s: float = Field(2.0, ge=0, description="First retry delay; doubles per attempt.")
     job_backoff_max_s: float = Field(600.0, ge=0, description="Upper bound of the retry delay.")
     job_poll_s: float = Field(0.2, gt=0, description="Longest idle wait between claims (seconds).")
-    job_modules: list[str] = Field(
+    job_modules: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Python modules that register job kinds (comma list)."
     )
 

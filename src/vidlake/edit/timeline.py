@@ -133,7 +133,6 @@ class TextStyle(_Model):
     align: Literal["left", "center", "right"] = Field("center", description="line alignment; default center")
     line_spacing: int = Field(0, ge=0, le=500, description="extra pixels between lines; default 0")
 
-    _c2 = field_validator("background")(_check_color)
 
 
 class TextAsset(_Model):

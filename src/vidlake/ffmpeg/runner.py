@@ -67,14 +67,17 @@ def run(
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     lock = threading.Lock()
 
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # own process group: kill it and every child together
-        preexec_fn=_limits(memory_limit_bytes),
-    )
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own process group: kill it and every child together
+            preexec_fn=_limits(memory_limit_bytes),
+        )
+    except OSError as exc:  # e.g. exec failed under a too-small memory limit
+        raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
     assert proc.stdout is not None and proc.stderr is not None
     out_pipe, err_pipe = proc.stdout, proc.stderr
 

@@ -58,6 +58,13 @@ class S3Storage:
         validate_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def _kp(self, prefix: str) -> str:
+        """Full key prefix for listing (a trailing '/' is kept)."""
+        if not prefix:
+            return f"{self.prefix}/" if self.prefix else ""
+        validate_key(prefix.rstrip("/"))
+        return f"{self.prefix}/{prefix}" if self.prefix else prefix
+
     def _call(self, fn: Any, *args: Any, key: str = "", **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
@@ -81,10 +88,40 @@ class S3Storage:
                    ExtraArgs=self._extra(content_type) or None, Config=self.transfer)
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str | None = None) -> int:
-        counter = _CountingReader(stream)
-        self._call(self.client.upload_fileobj, counter, self.bucket, self._k(key), key=key,
-                   ExtraArgs=self._extra(content_type) or None, Config=self.transfer)
-        return counter.count
+        """Read ``stream`` to the end and store it; a read error aborts the upload (nothing visible).
+
+        Small streams are one PUT; larger ones a multipart upload completed only after the last part.
+        (boto3's ``upload_fileobj`` was seen storing a truncated object when the stream raised.)
+        """
+        part_size = self.transfer.multipart_chunksize
+        first = _read_full(stream, part_size)
+        if len(first) < part_size:
+            self.put_bytes(key, first, content_type)
+            return len(first)
+        full = self._k(key)
+        upload = self._call(self.client.create_multipart_upload, Bucket=self.bucket, Key=full, key=key,
+                            **self._extra(content_type))
+        upload_id = upload["UploadId"]
+        parts: list[dict[str, Any]] = []
+        total = 0
+        try:
+            chunk = first
+            while chunk:
+                number = len(parts) + 1
+                resp = self._call(self.client.upload_part, Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                  PartNumber=number, Body=chunk, key=key)
+                parts.append({"ETag": resp["ETag"], "PartNumber": number})
+                total += len(chunk)
+                chunk = _read_full(stream, part_size)
+            self._call(self.client.complete_multipart_upload, Bucket=self.bucket, Key=full, UploadId=upload_id,
+                       MultipartUpload={"Parts": parts}, key=key)
+        except BaseException:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+            except Exception:
+                pass
+            raise
+        return total
 
     def open(self, key: str) -> BinaryIO:
         resp = self._call(self.client.get_object, Bucket=self.bucket, Key=self._k(key), key=key)
@@ -119,7 +156,7 @@ class S3Storage:
         return len(keys)
 
     def list(self, prefix: str) -> Iterator[str]:
-        full = self._k(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        full = self._kp(prefix)
         paginator = self.client.get_paginator("list_objects_v2")
         cut = len(self.prefix) + 1 if self.prefix else 0
         keys: list[str] = []
@@ -140,14 +177,14 @@ class S3Storage:
         self._call(self.client.head_bucket, Bucket=self.bucket, key="")
 
 
-class _CountingReader:
-    """Wraps a stream and counts the bytes read from it."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.count += len(data)
-        return data
+def _read_full(stream: BinaryIO, size: int) -> bytes:
+    """Read up to ``size`` bytes, looping over short reads; fewer only at the end of the stream."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        data = stream.read(remaining)
+        if not data:
+            break
+        chunks.append(data)
+        remaining -= len(data)
+    return b"".join(chunks)

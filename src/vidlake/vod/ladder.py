@@ -96,9 +96,9 @@ def output_frame_rate(fps: float | None) -> Fraction:
         return Fraction(30)
     while fps > MAX_FPS + 0.5:
         fps /= 2
-    for std in STANDARD_RATES:
-        if abs(fps - float(std)) / float(std) < 0.005:
-            return std
+    nearest = min(STANDARD_RATES, key=lambda std: abs(fps - float(std)))
+    if abs(fps - float(nearest)) / float(nearest) < 0.005:
+        return nearest
     return Fraction(round(fps * 1000), 1000)
 
 
@@ -160,7 +160,7 @@ def plan_ladder(
     seen: set[tuple[int, int]] = set()
     for short in shorts:
         s_even = even(short)
-        long_even = min(even(s_even * aspect), even(src_long))
+        long_even = min(even(short * aspect), even(src_long))
         w, h = (s_even, long_even) if portrait else (long_even, s_even)
         if (w, h) in seen:
             continue

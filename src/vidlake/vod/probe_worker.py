@@ -90,7 +90,7 @@ def probe_file(path: str, max_pixels: int) -> dict[str, Any]:
             a = audios[0]
             acc = a.codec_context
             result["audio"] = {
-                "codec": acc.name,
+                "codec": acc.codec.canonical_name,
                 "channels": acc.channels,
                 "sample_rate": acc.sample_rate,
                 "bit_rate": acc.bit_rate or None,
@@ -105,7 +105,7 @@ def probe_file(path: str, max_pixels: int) -> dict[str, Any]:
             if width <= 0 or height <= 0:
                 raise Rejected("undecodable", "the video stream has no valid dimensions")
             info: dict[str, Any] = {
-                "codec": cc.name,
+                "codec": cc.codec.canonical_name,
                 "width": width,
                 "height": height,
                 "sample_aspect_ratio": _rate(v.sample_aspect_ratio) or 1.0,

@@ -95,7 +95,7 @@ class XmlDocument:
 
 
 AmfValue: TypeAlias = Union[  # noqa: UP007 - recursive alias reads better this way
-    float, int, bool, str, None, _Undefined, dict[str, "AmfValue"], list["AmfValue"], AmfDate, XmlDocument
+    float, int, bool, str, _Undefined, dict[str, "AmfValue"], list["AmfValue"], AmfDate, XmlDocument, None
 ]
 
 

@@ -110,8 +110,10 @@ class ChunkDecoder:
     @property
     def buffered_bytes(self) -> int:
         """Bytes held: unparsed input plus payload of incomplete messages."""
-        return len(self._buf) - self._pos + sum(
-            len(s.partial) for s in self._streams.values() if s.partial is not None
+        return (
+            len(self._buf)
+            - self._pos
+            + sum(len(s.partial) for s in self._streams.values() if s.partial is not None)
         )
 
     def feed(self, data: bytes) -> list[RtmpMessage]:
@@ -185,10 +187,7 @@ class ChunkDecoder:
                     f"chunk stream {csid}: message length changed from {state.length} to {length} mid-message"
                 )
             raise RtmpProtocolError(f"chunk stream {csid}: type-{fmt} header inside an unfinished message")
-        if fmt == 3:
-            assert state is not None
-            msg_len = state.length
-        elif fmt == 2:
+        if fmt == 3 or fmt == 2:
             assert state is not None
             msg_len = state.length
         else:
@@ -293,12 +292,7 @@ class ChunkEncoder:
         prev = self._streams.get(cs)
         fmt = 0
         ts_field = ts
-        if (
-            self.compress
-            and prev is not None
-            and prev.stream_id == msg.stream_id
-            and ts >= prev.timestamp
-        ):
+        if self.compress and prev is not None and prev.stream_id == msg.stream_id and ts >= prev.timestamp:
             ts_field = ts - prev.timestamp
             fmt = 1
             if prev.type_id == msg.type_id and prev.length == length:

@@ -238,7 +238,9 @@ class RtmpConnection:
         if t == chunk.USER_CONTROL:
             event, data = messages.parse_user_control(msg)
             if event == messages.PING_REQUEST and len(data) >= 4:
-                await self._send(messages.user_control(messages.PING_RESPONSE, int.from_bytes(data[:4], "big")))
+                await self._send(
+                    messages.user_control(messages.PING_RESPONSE, int.from_bytes(data[:4], "big"))
+                )
             return
         if t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
             await self._handle_command(messages.parse_command(msg))
@@ -334,12 +336,11 @@ class RtmpConnection:
         tc_url = obj.get("tcUrl")
         self.tc_url = tc_url if isinstance(tc_url, str) else ""
         self.state = "connected"
-        encoding = obj.get("objectEncoding")
         await self._send(
             chunk.window_ack_size(self.config.window_ack_size),
             chunk.set_peer_bandwidth(self.config.window_ack_size, 2),
             chunk.set_chunk_size(self.config.out_chunk_size),
-            messages.connect_result(cmd.transaction_id, 0.0 if not isinstance(encoding, float) else 0.0),
+            messages.connect_result(cmd.transaction_id),
         )
 
     async def _refuse(self, stream_id: int, description: str, delay_s: float) -> None:
@@ -395,7 +396,7 @@ class RtmpConnection:
         self.state = "publishing"
         await self._send(
             messages.user_control(messages.STREAM_BEGIN, sid),
-            messages.publish_start(sid, name.key[:4] + "…"),
+            messages.publish_start(sid, "stream"),
         )
         log.info("rtmp %s: publishing app=%r (%s handshake)", self.peer, app, self.handshake_mode)
 
@@ -432,5 +433,16 @@ class RtmpConnection:
                 self._registry.release(self.key, self)
             self._uncount_pending()
             self.state = "closed"
-            self._writer.transport.abort()
+            await self._close_socket()
             self.closed.set()
+
+    async def _close_socket(self) -> None:
+        """Flush what is queued (e.g. a BadName status) for up to a second, then drop the socket."""
+        try:
+            if not self._writer.transport.is_closing():
+                self._writer.close()
+                await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+        except (asyncio.CancelledError, Exception):
+            pass
+        finally:
+            self._writer.transport.abort()

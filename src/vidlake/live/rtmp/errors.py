@@ -3,7 +3,7 @@
 ::
 
     RtmpError (Exception)
-    ├── RtmpProtocolError (+ ValueError)   the peer sent bytes that break the RTMP/AMF0/FLV rules or our limits
+    ├── RtmpProtocolError (+ ValueError)   the peer broke the RTMP/AMF0/FLV rules or our limits
     │   └── HandshakeError                 bad C0/C1/C2 (wrong version byte, ...)
     └── PublishRefused                     a publish was refused (unknown key, key already live, ...)
 

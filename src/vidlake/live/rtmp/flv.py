@@ -31,16 +31,55 @@ TAG_SCRIPT: Final = 18
 FLAG_AUDIO: Final = 0x04
 FLAG_VIDEO: Final = 0x01
 
-VIDEO_CODECS: Final = {2: "h263", 3: "screen", 4: "vp6", 5: "vp6a", 6: "screen2", 7: "h264", 12: "hevc", 13: "av1"}
+VIDEO_CODECS: Final = {
+    2: "h263",
+    3: "screen",
+    4: "vp6",
+    5: "vp6a",
+    6: "screen2",
+    7: "h264",
+    12: "hevc",
+    13: "av1",
+}
 VIDEO_FOURCCS: Final = {b"avc1": "h264", b"hvc1": "hevc", b"av01": "av1", b"vp09": "vp9", b"vp08": "vp8"}
 AUDIO_CODECS: Final = {
-    0: "pcm", 1: "adpcm", 2: "mp3", 3: "pcm_le", 4: "nellymoser", 5: "nellymoser", 6: "nellymoser",
-    7: "g711a", 8: "g711u", 10: "aac", 11: "speex", 14: "mp3", 15: "device",
+    0: "pcm",
+    1: "adpcm",
+    2: "mp3",
+    3: "pcm_le",
+    4: "nellymoser",
+    5: "nellymoser",
+    6: "nellymoser",
+    7: "g711a",
+    8: "g711u",
+    10: "aac",
+    11: "speex",
+    14: "mp3",
+    15: "device",
 }
-AUDIO_FOURCCS: Final = {b"Opus": "opus", b"fLaC": "flac", b"ac-3": "ac3", b"ec-3": "eac3", b".mp3": "mp3",
-                        b"mp4a": "aac"}
-AAC_SAMPLE_RATES: Final = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000,
-                           7350)
+AUDIO_FOURCCS: Final = {
+    b"Opus": "opus",
+    b"fLaC": "flac",
+    b"ac-3": "ac3",
+    b"ec-3": "eac3",
+    b".mp3": "mp3",
+    b"mp4a": "aac",
+}
+AAC_SAMPLE_RATES: Final = (
+    96000,
+    88200,
+    64000,
+    48000,
+    44100,
+    32000,
+    24000,
+    22050,
+    16000,
+    12000,
+    11025,
+    8000,
+    7350,
+)
 
 FRAME_KEY: Final = 1
 FRAME_INTER: Final = 2

@@ -59,7 +59,7 @@ class DigestScheme(enum.IntEnum):
     SCHEME_1 = 1
 
 
-def digest_offset(block: bytes, scheme: DigestScheme) -> int:
+def digest_offset(block: bytes | bytearray, scheme: DigestScheme) -> int:
     """Byte offset of the digest inside a 1536-byte C1/S1 for ``scheme``."""
     base = 8 if scheme is DigestScheme.SCHEME_0 else 772
     return sum(block[base : base + 4]) % 728 + base + 4
@@ -175,7 +175,9 @@ class ServerHandshake:
         else:
             scheme, c1_digest = found
             self.mode = (
-                HandshakeMode.DIGEST_SCHEME_0 if scheme is DigestScheme.SCHEME_0 else HandshakeMode.DIGEST_SCHEME_1
+                HandshakeMode.DIGEST_SCHEME_0
+                if scheme is DigestScheme.SCHEME_0
+                else HandshakeMode.DIGEST_SCHEME_1
             )
             s1[4:8] = SERVER_VERSION
             self._s1_digest = imprint_digest(s1, scheme, FMS_KEY_PARTIAL)

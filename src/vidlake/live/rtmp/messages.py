@@ -6,7 +6,7 @@ sequence ``name, transaction id, command object, *arguments``. The publish flow 
     client                                   server
     connect(tx 1, {app, tcUrl, ...})   ->
                                        <-   Window Ack Size, Set Peer Bandwidth, Set Chunk Size
-                                       <-   _result(tx 1, {fmsVer, capabilities}, {NetConnection.Connect.Success})
+                                       <-   _result(tx 1, {fmsVer, ...}, {NetConnection.Connect.Success})
     releaseStream(tx 2, null, key)     ->   <- _result(tx 2)
     FCPublish(tx 3, null, key)         ->   <- onFCPublish, _result(tx 3)
     createStream(tx 4, null)           ->   <- _result(tx 4, null, stream id)
@@ -25,7 +25,14 @@ from typing import Final
 
 from vidlake.live.rtmp import amf0
 from vidlake.live.rtmp.amf0 import AmfValue
-from vidlake.live.rtmp.chunk import COMMAND_AMF0, COMMAND_AMF3, DATA_AMF0, DATA_AMF3, USER_CONTROL, RtmpMessage
+from vidlake.live.rtmp.chunk import (
+    COMMAND_AMF0,
+    COMMAND_AMF3,
+    DATA_AMF0,
+    DATA_AMF3,
+    USER_CONTROL,
+    RtmpMessage,
+)
 from vidlake.live.rtmp.errors import RtmpProtocolError
 
 COMMAND_CSID: Final = 3
@@ -147,7 +154,9 @@ def error_result(transaction_id: float, code: str, description: str) -> RtmpMess
     return command_message("_error", transaction_id, None, status_info(code, description, level="error"))
 
 
-def on_status(stream_id: int, code: str, description: str, level: str = "status", **extra: AmfValue) -> RtmpMessage:
+def on_status(
+    stream_id: int, code: str, description: str, level: str = "status", **extra: AmfValue
+) -> RtmpMessage:
     """``onStatus`` on message stream ``stream_id``."""
     return command_message(
         "onStatus", 0, None, status_info(code, description, level, **extra), stream_id=stream_id

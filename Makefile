@@ -1,0 +1,58 @@
+# Vidlake: `make run` serves on embedded defaults; `make test` installs test dependencies and runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+SYSTEM_STAMP := $(VENV)/.installed-system
+APT_PACKAGES := postgresql redis-server chromium fonts-dejavu-core
+
+.PHONY: run test install install-test system-deps lint typecheck bench clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PIP) install -q -e .
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/vidlake migrate
+	$(VENV)/bin/vidlake serve
+
+# Debian packages the tests start for real (PostgreSQL, Redis, Chromium). Needs root or sudo.
+$(SYSTEM_STAMP): $(VENV)/bin/python
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+system-deps: $(SYSTEM_STAMP)
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(PIP) install -q -e '.[test]'
+	@touch $@
+
+install-test: $(TEST_STAMP) $(SYSTEM_STAMP)
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+typecheck: $(TEST_STAMP)
+	$(VENV)/bin/mypy
+
+test: install-test
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,599 @@
+"""Compile a validated timeline into ONE ffmpeg command with ONE ``-filter_complex`` graph.
+
+How the graph is laid out::
+
+    color (background, whole duration)                      -> base
+    per visual clip: input -> speed/fps/trim -> fit/scale -> filter -> effect (zoompan)
+                     -> alpha (opacity, in/out transitions through transparency) -> layer
+    per track: layers that overlap on the track are joined with xfade into one segment
+    base <- overlay segments of the last track ... <- overlay segments of track 0 (on top)
+    text clips with no transition or a ``fade`` are drawn straight onto the composite (drawtext)
+    audio: every audible clip (trim, speed, volume, fades, delay) + soundtrack -> amix normalize=0
+
+Inputs are opened with ``-ss``/``-t`` around the part a clip uses, so ffmpeg seeks instead of
+decoding from the start. No Python runs per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vidlake.edit.fonts import font_path
+from vidlake.edit.timeline import (
+    AudioAsset,
+    Clip,
+    ColorAsset,
+    Edit,
+    ImageAsset,
+    TextAsset,
+    VideoAsset,
+)
+from vidlake.edit.validate import SourceInfo, ValidatedEdit
+
+#: Previews render at this fraction of the output size, at most this many frames per second.
+PREVIEW_SCALE = 1 / 3
+PREVIEW_MAX_FPS = 15
+AUDIO_RATE = 48_000
+#: Seconds of extra source read after a clip's end (the graph trims exactly).
+READ_MARGIN_S = 0.5
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Encoder settings: x264 ``preset`` and ``crf`` (quality, lower is better), AAC bit rate in bits
+    per second, and ``threads`` (``None``: ffmpeg decides)."""
+
+    preset: str = "veryfast"
+    crf: int = 20
+    audio_bitrate: int = 160_000
+    threads: int | None = None
+
+
+PREVIEW_ENCODING = Encoding(preset="ultrafast", crf=32, audio_bitrate=96_000)
+
+
+@dataclass(frozen=True)
+class CompiledEdit:
+    """The command to run (``argv`` without the ffmpeg executable), the filter graph on its own (for
+    job details and debugging), and what the output will be: seconds, pixels, frames per second."""
+
+    argv: list[str]
+    filter_graph: str
+    duration_s: float
+    width: int
+    height: int
+    fps: int
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def _num(value: float) -> str:
+    """A compact decimal for ffmpeg options (no exponent)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _color(hex_color: str) -> str:
+    """``#rrggbb[aa]`` to ffmpeg's ``0xrrggbb@alpha``."""
+    rgb = hex_color[1:7]
+    alpha = int(hex_color[7:9], 16) / 255 if len(hex_color) == 9 else 1.0
+    return f"0x{rgb}@{_num(alpha)}"
+
+
+def escape_value(value: str) -> str:
+    """Escape an option value for a filter graph: first for the filter's own option parser
+    (``\\ ' :``), then for the graph parser (``\\ ' [ ] , ;``)."""
+    level1 = "".join("\\" + ch if ch in "\\':" else ch for ch in value)
+    return "".join("\\" + ch if ch in "\\'[],;" else ch for ch in level1)
+
+
+def _filter(name: str, **options: str | float | int) -> str:
+    if not options:
+        return name
+    parts = []
+    for key, val in options.items():
+        text = val if isinstance(val, str) else _num(float(val))
+        parts.append(f"{key}={escape_value(text)}")
+    return f"{name}=" + ":".join(parts)
+
+
+#: Colour filters: name -> ffmpeg filter chain.
+FILTER_CHAINS: dict[str, str] = {
+    "greyscale": "hue=s=0",
+    "blur": "gblur=sigma=6",
+    "boost": "eq=contrast=1.25:saturation=1.4",
+    "contrast": "eq=contrast=1.5",
+    "darken": "eq=brightness=-0.15",
+    "lighten": "eq=brightness=0.15",
+    "muted": "eq=saturation=0.5:contrast=0.9",
+    "negative": "negate",
+    "sepia": "colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.534:.131",
+}
+
+#: Ken Burns effects: name -> (zoom expression, x expression, y expression) for zoompan, where
+#: ``on`` is the output frame number and ``N`` the clip's frame count.
+_CENTER_X = "(iw-iw/zoom)/2"
+_CENTER_Y = "(ih-ih/zoom)/2"
+EFFECT_EXPRS: dict[str, tuple[str, str, str]] = {
+    "zoomIn": ("1+0.25*on/N", _CENTER_X, _CENTER_Y),
+    "zoomOut": ("1.25-0.25*on/N", _CENTER_X, _CENTER_Y),
+    "slideLeft": ("1.2", "(iw-iw/zoom)*on/N", _CENTER_Y),
+    "slideRight": ("1.2", "(iw-iw/zoom)*(1-on/N)", _CENTER_Y),
+    "slideUp": ("1.2", _CENTER_X, "(ih-ih/zoom)*on/N"),
+    "slideDown": ("1.2", _CENTER_X, "(ih-ih/zoom)*(1-on/N)"),
+}
+
+
+@dataclass
+class _Layer:
+    """A processed visual clip: stream ``label`` of ``w``x``h`` pixels drawn at (``x``, ``y``),
+    timestamps starting at 0 (not yet moved to ``start``)."""
+
+    label: str
+    w: int
+    h: int
+    x: int
+    y: int
+    alpha: bool
+    start: float
+    length: float
+
+
+@dataclass
+class _Segment:
+    """Clips of one track joined by cross transitions, or a single clip; or a direct text draw."""
+
+    clips: list[tuple[int, Clip]] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        return self.clips[0][1].start
+
+
+def _atempo_chain(speed: float) -> list[str]:
+    """atempo accepts 0.5..100 per instance: chain instances for slower speeds."""
+    filters: list[str] = []
+    remaining = speed
+    while remaining < 0.5:
+        filters.append("atempo=0.5")
+        remaining /= 0.5
+    if abs(remaining - 1.0) > 1e-9:
+        filters.append(f"atempo={_num(remaining)}")
+    return filters
+
+
+class _Builder:
+    def __init__(self, validated: ValidatedEdit, preview: bool) -> None:
+        self.edit: Edit = validated.edit
+        self.sources: dict[str, SourceInfo] = validated.sources
+        out = self.edit.output
+        nominal_w, nominal_h = out.size()
+        if preview:
+            self.width, self.height = _even(nominal_w * PREVIEW_SCALE), _even(nominal_h * PREVIEW_SCALE)
+            self.fps = min(out.fps, PREVIEW_MAX_FPS)
+        else:
+            self.width, self.height, self.fps = nominal_w, nominal_h, out.fps
+        #: render pixels per document pixel (text sizes, fit "none").
+        self.ref = self.width / nominal_w
+        self.duration = self.edit.duration()
+        self.inputs: list[list[str]] = []
+        self.chains: list[str] = []
+        self.audio_labels: list[str] = []
+        #: id(clip) -> input index opened for a video clip (its audio reuses it)
+        self.video_inputs: dict[int, int] = {}
+        self._n = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def label(self, stem: str) -> str:
+        self._n += 1
+        return f"{stem}{self._n}"
+
+    def add_input(self, args: list[str]) -> int:
+        self.inputs.append(args)
+        return len(self.inputs) - 1
+
+    def chain(self, sources: list[str], filters: list[str], out: str) -> None:
+        ins = "".join(f"[{s}]" for s in sources)
+        self.chains.append(f"{ins}{','.join(filters)}[{out}]")
+
+    # -- geometry ---------------------------------------------------------------------------
+    def fit_size(self, clip: Clip, src_w: int, src_h: int, mult: int = 1) -> tuple[int, int, list[str]]:
+        """Layer size (w, h) in render pixels and the filters that scale the source to ``mult`` times
+        that size (``mult=2`` gives zoompan sub-pixel headroom)."""
+        if clip.fit in ("crop", "cover"):
+            w, h = _even(self.width * clip.scale), _even(self.height * clip.scale)
+        else:
+            if clip.fit == "contain":
+                factor = min(self.width / src_w, self.height / src_h) * clip.scale
+            else:  # none
+                factor = self.ref * clip.scale
+            w, h = _even(src_w * factor), _even(src_h * factor)
+        sw, sh = w * mult, h * mult
+        if clip.fit == "crop":
+            return w, h, [f"scale={sw}:{sh}:force_original_aspect_ratio=increase", f"crop={sw}:{sh}", "setsar=1"]
+        return w, h, [f"scale={sw}:{sh}", "setsar=1"]
+
+    def place(self, clip: Clip, w: int, h: int) -> tuple[int, int]:
+        """Top-left corner in render pixels for a ``w``x``h`` layer."""
+        pos = clip.position
+        if pos in ("left", "topLeft", "bottomLeft"):
+            x = 0.0
+        elif pos in ("right", "topRight", "bottomRight"):
+            x = float(self.width - w)
+        else:
+            x = (self.width - w) / 2
+        if pos in ("top", "topLeft", "topRight"):
+            y = 0.0
+        elif pos in ("bottom", "bottomLeft", "bottomRight"):
+            y = float(self.height - h)
+        else:
+            y = (self.height - h) / 2
+        x += clip.offset.x * self.width
+        y -= clip.offset.y * self.height
+        return round(x), round(y)
+
+    # -- visual clips -----------------------------------------------------------------------
+    def visual_layer(self, clip: Clip, fade_in: bool, fade_out: bool) -> _Layer:
+        """Build the stream for one visual clip. ``fade_in``/``fade_out``: apply the clip's own in/out
+        transition (False where a cross transition with a neighbour replaces it)."""
+        asset = clip.asset
+        n_frames = max(1, round(clip.length * self.fps))
+        pre: list[str]
+        src: str
+        if isinstance(asset, VideoAsset):
+            info = self.sources[asset.src]
+            read = clip.length * clip.speed + READ_MARGIN_S
+            idx = self.add_input(
+                ["-ss", _num(asset.trim), "-t", _num(read), "-i", info.path] if asset.trim
+                else ["-t", _num(read), "-i", info.path]
+            )
+            self.video_inputs[id(clip)] = idx
+            src = f"{idx}:v"
+            pre = [
+                f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}",
+                f"fps={self.fps}",
+                f"tpad=stop_mode=clone:stop_duration={_num(clip.length)}",
+                f"trim=duration={_num(clip.length)}",
+            ]
+            assert info.width and info.height
+            w, h, fit = self.fit_size(clip, info.width, info.height)
+            body = [*pre, *fit]
+        elif isinstance(asset, ImageAsset):
+            info = self.sources[asset.src]
+            idx = self.add_input(["-f", "image2", "-pattern_type", "none", "-framerate", str(self.fps),
+                                  "-i", info.path])
+            src = f"{idx}:v"
+            assert info.width and info.height
+            # zoompan needs headroom: scale to twice the size, zoompan back down
+            w, h, fit = self.fit_size(clip, info.width, info.height, 2 if clip.effect else 1)
+            # scale the still once, then repeat that frame for the clip's length
+            body = ["format=rgba", *fit, f"tpad=stop_mode=clone:stop_duration={_num(clip.length)}",
+                    f"trim=duration={_num(clip.length)}"]
+        elif isinstance(asset, ColorAsset):
+            w, h = self.fit_size(clip, self.width, self.height)[:2]
+            label = self.label("col")
+            self.chains.append(
+                f"color=c={_color(asset.color)}:s={w}x{h}:r={self.fps}:d={_num(clip.length)}[{label}]"
+            )
+            src, body = label, []
+        elif isinstance(asset, TextAsset):
+            w, h = self.width, self.height
+            label = self.label("canvas")
+            self.chains.append(
+                f"color=c=black@0:s={w}x{h}:r={self.fps}:d={_num(clip.length)},format=yuva420p[{label}]"
+            )
+            src, body = label, [self.drawtext(clip, asset, enable=None)]
+        else:  # pragma: no cover - audio clips are not visual
+            raise TypeError(f"not a visual asset: {asset.type}")
+
+        if clip.filter:
+            body.append(FILTER_CHAINS[clip.filter])
+        if clip.effect and isinstance(asset, VideoAsset | ImageAsset):
+            zoom, ex, ey = EFFECT_EXPRS[clip.effect]
+            zoom, ex, ey = (e.replace("N", str(n_frames)) for e in (zoom, ex, ey))
+            body.append(_filter("zoompan", z=zoom, x=ex, y=ey, d="1", s=f"{w}x{h}", fps=str(self.fps)))
+            body.append(f"trim=duration={_num(clip.length)}")
+        body.append("setpts=PTS-STARTPTS")
+
+        tr = clip.transition
+        want_in = tr.in_ if (tr and fade_in) else None
+        want_out = tr.out if (tr and fade_out) else None
+        alpha = (isinstance(asset, ImageAsset | TextAsset) or clip.opacity < 1 or bool(want_in or want_out)
+                 or (isinstance(asset, ColorAsset) and len(asset.color) == 9))
+        if alpha:
+            body.append("format=yuva420p")
+        else:
+            body.append("format=yuv420p")
+        if clip.opacity < 1:
+            body.append(f"lut=a=val*{_num(clip.opacity)}")
+        label = self.label("v")
+        self.chain([src], body, label)
+        layer = _Layer(label, w, h, 0, 0, alpha, clip.start, clip.length)
+        layer.x, layer.y = (0, 0) if isinstance(asset, TextAsset) else self.place(clip, w, h)
+        if tr is not None:
+            if want_in:
+                self.edge_transition(layer, want_in, tr.duration, at_start=True)
+            if want_out:
+                self.edge_transition(layer, want_out, tr.duration, at_start=False)
+        return layer
+
+    def edge_transition(self, layer: _Layer, name: str, duration: float, *, at_start: bool) -> None:
+        """Transition a layer from (``at_start``) or to transparency over ``duration`` seconds."""
+        out = self.label("t")
+        if name == "fade":
+            st = 0.0 if at_start else layer.length - duration
+            kind = "in" if at_start else "out"
+            self.chain([layer.label], [f"fade=t={kind}:st={_num(st)}:d={_num(duration)}:alpha=1"], out)
+        else:
+            clear = self.label("clear")
+            self.chains.append(f"color=c=black@0:s={layer.w}x{layer.h}:r={self.fps}:d={_num(duration)},"
+                               f"format=yuva420p[{clear}]")
+            if at_start:
+                self.chain([clear, layer.label], [f"xfade=transition={name}:duration={_num(duration)}:offset=0"],
+                           out)
+            else:
+                offset = layer.length - duration
+                self.chain([layer.label, clear],
+                           [f"xfade=transition={name}:duration={_num(duration)}:offset={_num(offset)}"], out)
+        layer.label = out
+
+    def to_canvas(self, layer: _Layer, alpha: bool) -> _Layer:
+        """Make a layer full-frame (needed to cross-transition two clips of different geometry)."""
+        if (layer.w, layer.h, layer.x, layer.y) == (self.width, self.height, 0, 0):
+            if alpha and not layer.alpha:
+                out = self.label("c")
+                self.chain([layer.label], ["format=yuva420p"], out)
+                return _Layer(out, layer.w, layer.h, 0, 0, True, layer.start, layer.length)
+            return layer
+        x0, y0 = max(0, layer.x), max(0, layer.y)
+        x1, y1 = min(self.width, layer.x + layer.w), min(self.height, layer.y + layer.h)
+        out = self.label("c")
+        if x1 - x0 < 2 or y1 - y0 < 2:  # entirely off-screen
+            filters = ["crop=2:2:0:0", "format=yuva420p", "lut=a=0",
+                       f"pad={self.width}:{self.height}:0:0:color=black@0"]
+        else:
+            filters = [f"crop={x1 - x0}:{y1 - y0}:{x0 - layer.x}:{y0 - layer.y}", "format=yuva420p",
+                       f"pad={self.width}:{self.height}:{x0}:{y0}:color=black@0"]
+        self.chain([layer.label], filters, out)
+        return _Layer(out, self.width, self.height, 0, 0, True, layer.start, layer.length)
+
+    def segment_layer(self, seg: _Segment) -> _Layer:
+        """One stream for a run of overlapping clips of one track, joined with xfade."""
+        clips = [c for _, c in seg.clips]
+        if len(clips) == 1:
+            return self.visual_layer(clips[0], True, True)
+        layers = [self.visual_layer(c, i == 0, i == len(clips) - 1) for i, c in enumerate(clips)]
+        alpha = any(lay.alpha for lay in layers)
+        layers = [self.to_canvas(lay, alpha) for lay in layers]
+        fmt = "yuva420p" if alpha else "yuv420p"
+        current = layers[0].label
+        for i in range(1, len(clips)):
+            prev, cur = clips[i - 1], clips[i]
+            name = (cur.transition.in_ if cur.transition else None) or (
+                prev.transition.out if prev.transition else None) or "fade"
+            overlap = prev.end - cur.start
+            out = self.label("x")
+            self.chain([current, layers[i].label],
+                       [f"xfade=transition={name}:duration={_num(overlap)}:offset={_num(cur.start - seg.start)}",
+                        f"format={fmt}"], out)
+            current = out
+        end = max(c.end for c in clips)
+        return _Layer(current, self.width, self.height, 0, 0, alpha, seg.start, end - seg.start)
+
+    # -- text -------------------------------------------------------------------------------
+    def drawtext(self, clip: Clip, asset: TextAsset, enable: tuple[float, float] | None) -> str:
+        """A drawtext filter for a text clip; ``enable`` = (start, end) seconds when drawing straight
+        onto the composite (then the fade transitions and opacity become an alpha expression)."""
+        style = asset.style
+        scale = self.ref * clip.scale
+        pad = style.padding * scale if style.background else 0.0
+        pos = clip.position
+        if pos in ("left", "topLeft", "bottomLeft"):
+            x = f"{_num(pad)}"
+        elif pos in ("right", "topRight", "bottomRight"):
+            x = f"w-text_w-{_num(pad)}"
+        else:
+            x = "(w-text_w)/2"
+        if pos in ("top", "topLeft", "topRight"):
+            y = f"{_num(pad)}"
+        elif pos in ("bottom", "bottomLeft", "bottomRight"):
+            y = f"h-text_h-{_num(pad)}"
+        else:
+            y = "(h-text_h)/2"
+        x = f"{x}+{_num(clip.offset.x * self.width)}"
+        y = f"{y}-{_num(clip.offset.y * self.height)}"
+        options: dict[str, str | float | int] = {
+            "fontfile": str(font_path(style.font)),
+            "text": asset.text,
+            "expansion": "none",
+            "fontsize": max(1, round(style.size * scale)),
+            "fontcolor": _color(style.color),
+            "line_spacing": round(style.line_spacing * scale),
+            "text_align": {"left": "L", "center": "C", "right": "R"}[style.align],
+            "x": x,
+            "y": y,
+        }
+        if style.background:
+            options.update(box="1", boxcolor=_color(style.background), boxborderw=max(0, round(pad)))
+        if enable is not None:
+            start, end = enable
+            options["enable"] = f"between(t,{_num(start)},{_num(end)})"
+            alpha = self.text_alpha(clip, start, end)
+            if alpha != "1":
+                options["alpha"] = alpha
+        return _filter("drawtext", **options)
+
+    @staticmethod
+    def text_alpha(clip: Clip, start: float, end: float) -> str:
+        terms: list[str] = []
+        tr = clip.transition
+        if tr and tr.in_ == "fade":
+            terms.append(f"min(1,max(0,(t-{_num(start)})/{_num(tr.duration)}))")
+        if tr and tr.out == "fade":
+            terms.append(f"min(1,max(0,({_num(end)}-t)/{_num(tr.duration)}))")
+        if clip.opacity < 1:
+            terms.append(_num(clip.opacity))
+        return "*".join(terms) if terms else "1"
+
+    @staticmethod
+    def is_direct_text(clip: Clip) -> bool:
+        """Text that needs no stream of its own: drawn straight onto the composite."""
+        tr = clip.transition
+        return isinstance(clip.asset, TextAsset) and (
+            tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
+
+    # -- audio ------------------------------------------------------------------------------
+    def clip_audio(self, clip: Clip, input_index: int | None, fade_in: float, fade_out: float) -> None:
+        asset = clip.asset
+        assert isinstance(asset, VideoAsset | AudioAsset)
+        if input_index is None:
+            info = self.sources[asset.src]
+            read = clip.length * clip.speed + READ_MARGIN_S
+            input_index = self.add_input(
+                ["-ss", _num(asset.trim), "-t", _num(read), "-i", info.path] if asset.trim
+                else ["-t", _num(read), "-i", info.path]
+            )
+        if isinstance(asset, AudioAsset):
+            fade_in, fade_out = max(fade_in, asset.fade_in), max(fade_out, asset.fade_out)
+        filters = ["asetpts=PTS-STARTPTS", *_atempo_chain(clip.speed), f"aresample={AUDIO_RATE}",
+                   "aformat=sample_fmts=fltp:channel_layouts=stereo", "apad",
+                   f"atrim=duration={_num(clip.length)}", f"volume={_num(asset.volume)}"]
+        if fade_in > 0:
+            filters.append(f"afade=t=in:st=0:d={_num(fade_in)}")
+        if fade_out > 0:
+            filters.append(f"afade=t=out:st={_num(clip.length - fade_out)}:d={_num(fade_out)}")
+        delay_ms = round(clip.start * 1000)
+        if delay_ms:
+            filters.append(f"adelay=delays={delay_ms}:all=1")
+        label = self.label("a")
+        self.chain([f"{input_index}:a"], filters, label)
+        self.audio_labels.append(label)
+
+    def soundtrack(self) -> None:
+        sound = self.edit.timeline.soundtrack
+        if sound is None:
+            return
+        info = self.sources[sound.src]
+        args = ["-ss", _num(sound.trim)] if sound.trim else []
+        idx = self.add_input([*args, "-t", _num(self.duration + READ_MARGIN_S), "-i", info.path])
+        available = self.duration if info.duration_s is None else min(self.duration, info.duration_s - sound.trim)
+        filters = ["asetpts=PTS-STARTPTS", f"aresample={AUDIO_RATE}",
+                   "aformat=sample_fmts=fltp:channel_layouts=stereo", f"volume={_num(sound.volume)}"]
+        if sound.fade_in > 0:
+            filters.append(f"afade=t=in:st=0:d={_num(sound.fade_in)}")
+        if sound.fade_out > 0:
+            filters.append(f"afade=t=out:st={_num(max(0.0, available - sound.fade_out))}:d={_num(sound.fade_out)}")
+        label = self.label("a")
+        self.chain([f"{idx}:a"], filters, label)
+        self.audio_labels.append(label)
+
+    # -- whole graph ------------------------------------------------------------------------
+    def segments(self, clips: list[Clip]) -> list[_Segment]:
+        """Group a track's visual clips into runs joined by overlaps (cross transitions)."""
+        visual = sorted(((i, c) for i, c in enumerate(clips) if not isinstance(c.asset, AudioAsset)),
+                        key=lambda ic: ic[1].start)
+        segs: list[_Segment] = []
+        for i, clip in visual:
+            if segs and not self.is_direct_text(clip) and not self.is_direct_text(segs[-1].clips[-1][1]) \
+                    and segs[-1].clips[-1][1].end > clip.start + 1e-6:
+                segs[-1].clips.append((i, clip))
+            else:
+                segs.append(_Segment([(i, clip)]))
+        return segs
+
+    def build(self) -> str:
+        d = _num(self.duration)
+        current = "base"
+        self.chains.append(f"color=c={_color(self.edit.timeline.background)}:s={self.width}x{self.height}"
+                           f":r={self.fps}:d={d},format=yuv420p[{current}]")
+        audio_jobs: list[tuple[Clip, float, float]] = []
+        for track in reversed(self.edit.timeline.tracks):
+            for seg in self.segments(track.clips):
+                first = seg.clips[0][1]
+                if len(seg.clips) == 1 and self.is_direct_text(first):
+                    assert isinstance(first.asset, TextAsset)
+                    out = self.label("m")
+                    self.chain([current], [self.drawtext(first, first.asset, (first.start, first.end))], out)
+                    current = out
+                    continue
+                layer = self.segment_layer(seg)
+                # audio of video clips in this segment, with cross-fades over the overlaps
+                clips = [c for _, c in seg.clips]
+                for k, clip in enumerate(clips):
+                    fin = (clips[k - 1].end - clip.start) if k > 0 else self._edge(clip, True)
+                    fout = (clip.end - clips[k + 1].start) if k + 1 < len(clips) else self._edge(clip, False)
+                    audio_jobs.append((clip, fin, fout))
+                moved = self.label("p")
+                self.chain([layer.label], [f"setpts=PTS+{_num(layer.start)}/TB"], moved)
+                out = self.label("m")
+                self.chain([current, moved],
+                           [f"overlay=x={layer.x}:y={layer.y}:eof_action=pass:repeatlast=0:format=auto"], out)
+                current = out
+            for clip in track.clips:
+                if isinstance(clip.asset, AudioAsset):
+                    audio_jobs.append((clip, 0.0, 0.0))
+        self.chain([current], [f"trim=duration={d}", "format=yuv420p"], "vout")
+
+        for clip, fin, fout in audio_jobs:
+            asset = clip.asset
+            if isinstance(asset, AudioAsset):
+                self.clip_audio(clip, None, 0.0, 0.0)
+            elif isinstance(asset, VideoAsset) and asset.volume > 0 and self.sources[asset.src].has_audio:
+                self.clip_audio(clip, self.video_inputs[id(clip)], fin, fout)
+        self.soundtrack()
+        tail = ["apad", f"atrim=duration={d}"]
+        if not self.audio_labels:
+            self.chains.append(f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=duration={d}[aout]")
+        elif len(self.audio_labels) == 1:
+            self.chain(self.audio_labels, tail, "aout")
+        else:
+            self.chain(self.audio_labels,
+                       [f"amix=inputs={len(self.audio_labels)}:normalize=0:duration=longest:dropout_transition=0",
+                        *tail], "aout")
+        return ";\n".join(self.chains)
+
+    @staticmethod
+    def _edge(clip: Clip, at_start: bool) -> float:
+        tr = clip.transition
+        if tr is None:
+            return 0.0
+        return tr.duration if (tr.in_ if at_start else tr.out) else 0.0
+
+
+def compile_edit(
+    validated: ValidatedEdit,
+    out_path: str | Path,
+    *,
+    preview: bool = False,
+    encoding: Encoding | None = None,
+) -> CompiledEdit:
+    """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``.
+
+    ``preview=True``: a fast draft at 1/3 of the output size, at most 15 frames per second, x264
+    ``ultrafast``. ``encoding`` overrides the encoder settings.
+    """
+    builder = _Builder(validated, preview)
+    graph = builder.build()
+    enc = encoding or (PREVIEW_ENCODING if preview else Encoding())
+    argv: list[str] = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
+    if enc.threads:
+        argv += ["-threads", str(enc.threads), "-filter_complex_threads", str(enc.threads)]
+    for args in builder.inputs:
+        argv += ["-protocol_whitelist", "file", *args]
+    argv += [
+        "-filter_complex", graph,
+        "-map", "[vout]", "-map", "[aout]",
+        "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-pix_fmt", "yuv420p",
+        "-r", str(builder.fps),
+        "-c:a", "aac", "-b:a", str(enc.audio_bitrate), "-ar", str(AUDIO_RATE), "-ac", "2",
+        "-t", _num(builder.duration),
+        "-movflags", "+faststart", "-f", "mp4", str(out_path),
+    ]
+    return CompiledEdit(argv=argv, filter_graph=graph, duration_s=builder.duration, width=builder.width,
+                        height=builder.height, fps=builder.fps)
+
+
+__all__ = ["PREVIEW_ENCODING", "CompiledEdit", "Encoding", "compile_edit", "escape_value"]

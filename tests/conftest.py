@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from services import postgres, redis, s3_server  # noqa: E402
+from services import postgres, redis, s3_server
 
-from vidlake.core.settings import Settings  # noqa: E402
-from vidlake.db.migrate import upgrade  # noqa: E402
-from vidlake.db.session import Database  # noqa: E402
+from vidlake.core.settings import Settings
+from vidlake.db.migrate import upgrade
+from vidlake.db.session import Database
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,8 @@ def token_create(
         err.print(f"[red]error:[/red] {'; '.join(exc.messages)}")
         raise typer.Exit(1) from exc
     console.print(f"environment: {env_id}\ntoken id:     {token.id}\ntoken secret: {secret}")
-    console.print(f"use it as HTTP Basic auth: curl -u {token.id}:{secret} {settings.public_url}/system/v1/access-tokens")
+    console.print(f"use it as HTTP Basic auth: curl -u {token.id}:{secret} "
+                  f"{settings.public_url}/system/v1/access-tokens")
 
 
 @token_app.command("list")
@@ -195,4 +196,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -43,7 +43,8 @@ def check_ffmpeg(settings: Settings) -> list[Check]:
         found = f" {enc} " in encoders
         checks.append(Check(f"encoder {enc}", found, "present" if found else "missing",
                             "" if found else "use the imageio-ffmpeg build (unset VIDLAKE_FFMPEG)"))
-    listings = {"encoders": encoders, "filters": _ffmpeg_list(exe, "filters"), "protocols": _ffmpeg_list(exe, "protocols")}
+    listings = {"encoders": encoders, "filters": _ffmpeg_list(exe, "filters"),
+                "protocols": _ffmpeg_list(exe, "protocols")}
     for what, names in OPTIONAL_FEATURES.items():
         for name in names:
             found = f" {name}" in listings[what]

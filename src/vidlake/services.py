@@ -30,6 +30,9 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Open the database and storage named by ``settings`` and pick the job dispatcher."""
     from vidlake.jobs.dispatch import make_dispatcher
+    from vidlake.jobs.registry import set_default_max_attempts
+
+    set_default_max_attempts(settings.job_max_attempts)
 
     db = Database(settings.database_url)
     storage = open_storage(settings.storage_url)

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from services import VidlakeServer
 
-from vidlake.core.netguard import check_url
 from vidlake.core.errors import InvalidParameters
+from vidlake.core.netguard import check_url
 from vidlake.db.session import Database
 from vidlake.events import emit
 from vidlake.events.signing import sign, verify
@@ -32,7 +32,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200

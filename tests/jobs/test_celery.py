@@ -31,7 +31,6 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 90, what: str = "con
 @pytest.fixture
 def celery_env(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[tuple[Services, dict[str, str]]]:
     from conftest import _fresh_pg_db
-
     from vidlake.db.migrate import upgrade
 
     db_url = _fresh_pg_db(postgres_url, "celery" + tmp_path.name)
@@ -94,7 +93,7 @@ def test_celery_runs_jobs_and_survives_sigkill(celery_env: tuple[Services, dict[
         with services.db.session() as s:
             slow = queue.enqueue(s, "test.mark", {"path": str(slow_done), "started": str(started), "seconds": 1.5})
         _wait(started.exists, what="the slow job to start")
-        attempt, pid = started.read_text().split()
+        _attempt, pid = started.read_text().split()
         os.kill(int(pid), signal.SIGKILL)  # the pool process running the job dies
         _wait(lambda: _state(services, slow) == "succeeded", what="the killed job to be retried")
         row = queue.get_job(services.db, slow)

@@ -50,7 +50,7 @@ def check_url(url: str, *, field: str, allow_private: bool, resolve: bool = True
     except (socket.gaierror, UnicodeError) as exc:
         raise InvalidParameters(f"{field}: host {host!r} does not resolve") from exc
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0].split("%")[0])
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if _is_private(addr):
             raise InvalidParameters(
                 f"{field}: {host!r} resolves to a loopback, private or link-local address ({addr}); "

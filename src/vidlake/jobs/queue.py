@@ -29,6 +29,7 @@ from vidlake.core.errors import Conflict, NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import Job
 from vidlake.db.session import ENQUEUED_KEY, Database, is_postgres
+from vidlake.jobs import registry
 from vidlake.jobs.policy import backoff_s
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def enqueue(
     payload: dict[str, Any] | None = None,
     *,
     environment_id: str | None = None,
-    max_attempts: int = 5,
+    max_attempts: int | None = None,
     delay_s: float = 0.0,
     timeout_s: float | None = None,
     priority: int = 0,
@@ -72,7 +73,10 @@ def enqueue(
     """Add a job in ``session`` (committed with the caller's other changes); returns its id.
 
     With ``idempotency_key``, enqueuing the same key again returns the existing job's id.
+    ``max_attempts`` defaults to the kind's policy, else ``VIDLAKE_JOB_MAX_ATTEMPTS``.
     """
+    if max_attempts is None:
+        max_attempts = registry.default_max_attempts(kind)
     if idempotency_key is not None:
         existing = session.scalar(select(Job.id).where(Job.idempotency_key == idempotency_key))
         if existing:
@@ -115,7 +119,10 @@ def claim(db: Database, owner: str, kinds: list[str], lease_s: float, job_id: st
         if job_id is not None:
             query = query.where(Job.id == job_id)
         else:
-            query = query.where(Job.kind.in_(kinds)).order_by(Job.priority.desc(), Job.run_at).limit(8)
+            query = query.where(Job.kind.in_(kinds)).order_by(Job.priority.desc(), Job.run_at)
+            # PostgreSQL: SKIP LOCKED hands each claimer a different row, so one is enough. SQLite
+            # serialises writers; a few candidates let a loser of the race try the next one.
+            query = query.limit(1 if is_postgres(db.engine) else 8)
         if is_postgres(db.engine):
             query = query.with_for_update(skip_locked=True)
         candidates = list(session.scalars(query))
@@ -187,6 +194,7 @@ def fail(
 ) -> str | None:
     """Record a failed attempt: retry later, or end ``failed``/``dead``. Returns the new state."""
     error = error[-_ERROR_LIMIT:]
+    extra: dict[str, Any]
     if permanent:
         state, extra = "failed", {"finished_at": now()}
     elif job.attempt >= job.max_attempts:

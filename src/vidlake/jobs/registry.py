@@ -31,6 +31,20 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+_DEFAULTS = {"max_attempts": 5}
+
+
+def set_default_max_attempts(value: int) -> None:
+    """Attempts for kinds without their own policy (``VIDLAKE_JOB_MAX_ATTEMPTS``)."""
+    _DEFAULTS["max_attempts"] = value
+
+
+def default_max_attempts(name: str) -> int:
+    """Attempts a new job of kind ``name`` gets."""
+    kind = _KINDS.get(name)
+    if kind is not None and kind.max_attempts is not None:
+        return kind.max_attempts
+    return _DEFAULTS["max_attempts"]
 
 
 def job_kind(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -62,10 +63,8 @@ class LocalStorage:
             raise _translate(exc, key) from exc
         finally:
             if tmp_name:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
-                except OSError:
-                    pass
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         self._write(key, data)

@@ -6,6 +6,7 @@ usual AWS environment variables or the URL's ``access_key``/``secret_key`` query
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -116,10 +117,8 @@ class S3Storage:
             self._call(self.client.complete_multipart_upload, Bucket=self.bucket, Key=full, UploadId=upload_id,
                        MultipartUpload={"Parts": parts}, key=key)
         except BaseException:
-            try:
+            with contextlib.suppress(Exception):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-            except Exception:
-                pass
             raise
         return total
 

@@ -38,7 +38,9 @@ def list_environments(principal: PrincipalDep, session: SessionDep) -> Data[list
 
 
 @router.post("/environments", status_code=status.HTTP_201_CREATED)
-def create_environment(body: EnvironmentCreate, principal: PrincipalDep, session: SessionDep) -> Data[EnvironmentCreated]:
+def create_environment(
+    body: EnvironmentCreate, principal: PrincipalDep, session: SessionDep
+) -> Data[EnvironmentCreated]:
     """A new environment and a full-permission token for it (the secret is shown once)."""
     env = tokens.create_environment(session, body.name)
     token, secret = tokens.create_token(session, env.id, name=f"{body.name} admin")
@@ -52,7 +54,9 @@ def list_access_tokens(principal: PrincipalDep, session: SessionDep) -> Data[lis
 
 
 @router.post("/access-tokens", status_code=status.HTTP_201_CREATED)
-def create_access_token(body: AccessTokenCreate, principal: PrincipalDep, session: SessionDep) -> Data[AccessTokenPublic]:
+def create_access_token(
+    body: AccessTokenCreate, principal: PrincipalDep, session: SessionDep
+) -> Data[AccessTokenPublic]:
     """A new token in the caller's environment; the response holds its secret, once."""
     token, secret = tokens.create_token(session, principal.environment_id, body.name, body.permission)
     return Data(data=_token(token, secret))

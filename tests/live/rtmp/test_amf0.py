@@ -118,4 +118,4 @@ def test_value_count_limit() -> None:
 
 def test_encode_refuses_unknown_types() -> None:
     with pytest.raises(TypeError):
-        amf0.encode(object())  # type: ignore[arg-type]
+        amf0.encode(object())  # type: ignore[arg-type,unused-ignore]

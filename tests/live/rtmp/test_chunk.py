@@ -15,7 +15,10 @@ from vidlake.live.rtmp.errors import RtmpProtocolError
 def _type0(csid: int, ts: int, length: int, type_id: int, stream_id: int) -> bytes:
     """A one-byte basic header + type-0 message header, built by hand."""
     return (
-        bytes((csid,)) + ts.to_bytes(3, "big") + length.to_bytes(3, "big") + bytes((type_id,))
+        bytes((csid,))
+        + ts.to_bytes(3, "big")
+        + length.to_bytes(3, "big")
+        + bytes((type_id,))
         + struct.pack("<I", stream_id)
     )
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
-from conftest import FPS, GOP, SAMPLE_SECONDS
 
 from vidlake.live.rtmp import flv
 from vidlake.live.rtmp.errors import RtmpProtocolError
@@ -31,7 +31,7 @@ def test_tag_layout_with_timestamp_extension() -> None:
     assert tag == flv.FlvTag(9, 0x12345678, b"abc")
 
 
-def test_ffmpeg_flv_tags_parse(sample_flv: Path) -> None:
+def test_ffmpeg_flv_tags_parse(sample_flv: Path, sample_spec: Any) -> None:
     tags = list(flv.read_tags(sample_flv.read_bytes()))
     video = [t for t in tags if t.tag_type == flv.TAG_VIDEO]
     audio = [t for t in tags if t.tag_type == flv.TAG_AUDIO]
@@ -41,15 +41,15 @@ def test_ffmpeg_flv_tags_parse(sample_flv: Path) -> None:
     assert vinfo[0].codec_string is not None and vinfo[0].codec_string.startswith("avc1.")
     assert vinfo[-1].end_of_sequence  # ffmpeg closes the stream with an AVC end-of-sequence tag
     frames = [v for v in vinfo if not (v.sequence_header or v.end_of_sequence)]
-    assert len(frames) == FPS * SAMPLE_SECONDS
-    assert sum(v.keyframe for v in frames) == FPS * SAMPLE_SECONDS // GOP
+    assert len(frames) == sample_spec.frames
+    assert sum(v.keyframe for v in frames) == sample_spec.frames // sample_spec.gop
     ainfo = [flv.parse_audio(t.data) for t in audio]
     assert ainfo[0].sequence_header and ainfo[0].codec == "aac"
     assert ainfo[0].sample_rate == 44100 and ainfo[0].channels == 2
     assert not any(a.sequence_header for a in ainfo[1:])
 
 
-def test_rewritten_flv_decodes_with_pyav(sample_flv: Path, tmp_path: Path) -> None:
+def test_rewritten_flv_decodes_with_pyav(sample_flv: Path, sample_spec: Any, tmp_path: Path) -> None:
     tags = list(flv.read_tags(sample_flv.read_bytes()))
     out = tmp_path / "rewritten.flv"
     out.write_bytes(flv.header() + b"".join(flv.tag(t.tag_type, t.timestamp_ms, t.data) for t in tags))
@@ -57,7 +57,7 @@ def test_rewritten_flv_decodes_with_pyav(sample_flv: Path, tmp_path: Path) -> No
         kinds = sorted(s.type for s in container.streams)
         assert kinds == ["audio", "video"]
         frames = sum(1 for _ in container.decode(video=0))
-    assert frames == FPS * SAMPLE_SECONDS
+    assert frames == sample_spec.frames
 
 
 def test_enhanced_rtmp_video() -> None:

@@ -57,9 +57,7 @@ def test_simple_handshake_echoes_c1() -> None:
     assert hs.leftover == b""
 
 
-@pytest.mark.parametrize(
-    ("base", "mode"), [(8, HandshakeMode.DIGEST_SCHEME_0), (772, HandshakeMode.DIGEST_SCHEME_1)]
-)
+@pytest.mark.parametrize(("base", "mode"), [(8, HandshakeMode.DIGEST_SCHEME_0), (772, HandshakeMode.DIGEST_SCHEME_1)])
 def test_digest_handshake_answers_in_the_same_scheme(base: int, mode: HandshakeMode) -> None:
     c1, c1_digest = _crafted_c1(base)
     hs = ServerHandshake()

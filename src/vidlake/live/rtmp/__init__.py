@@ -6,7 +6,7 @@ Pure protocol modules (no sockets): :mod:`.handshake`, :mod:`.chunk`, :mod:`.amf
 """
 
 from vidlake.live.rtmp.config import RtmpServerConfig
-from vidlake.live.rtmp.conn import Authorize
+from vidlake.live.rtmp.conn import Authorize, SessionEnded
 from vidlake.live.rtmp.errors import HandshakeError, PublishRefused, RtmpError, RtmpProtocolError
 from vidlake.live.rtmp.server import RtmpServer
 from vidlake.live.rtmp.stats import SessionStats
@@ -23,6 +23,7 @@ __all__ = [
     "RtmpProtocolError",
     "RtmpServer",
     "RtmpServerConfig",
+    "SessionEnded",
     "SessionStats",
     "StopReason",
     "SubprocessTarget",

@@ -110,11 +110,7 @@ class ChunkDecoder:
     @property
     def buffered_bytes(self) -> int:
         """Bytes held: unparsed input plus payload of incomplete messages."""
-        return (
-            len(self._buf)
-            - self._pos
-            + sum(len(s.partial) for s in self._streams.values() if s.partial is not None)
-        )
+        return len(self._buf) - self._pos + sum(len(s.partial) for s in self._streams.values() if s.partial is not None)
 
     def feed(self, data: bytes) -> list[RtmpMessage]:
         """Consume ``data``; return the messages completed by it, in order."""

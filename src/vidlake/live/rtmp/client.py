@@ -113,9 +113,7 @@ class RtmpPublisher:
     async def connect(self, app: str, tc_url: str = "") -> Command | None:
         """Send Set Chunk Size 4096 and ``connect``; return the server's ``_result``/``_error``."""
         await self.send(chunk.set_chunk_size(4096))
-        await self.command(
-            "connect", {"app": app, "type": "nonprivate", "flashVer": "FMLE/3.0", "tcUrl": tc_url}
-        )
+        await self.command("connect", {"app": app, "type": "nonprivate", "flashVer": "FMLE/3.0", "tcUrl": tc_url})
         return await self.wait_command("_result", "_error")
 
     async def publish(self, key: str, app_stream_type: str = "live") -> str | None:

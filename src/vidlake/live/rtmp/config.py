@@ -28,6 +28,8 @@ class RtmpServerConfig:
       of one connection to about ``read_size + max_buffered``.
     * ``out_chunk_size``: the chunk size the server announces and uses for what it sends.
     * ``window_ack_size``: the Window Acknowledgement Size / peer bandwidth announced to the client.
+    * ``target_timeout_s``: one ``on_flv`` call may block (back-pressure) at most this long; past it
+      the session ends with ``target_error`` (a stuck pipeline must not hold a key forever).
     * ``kick_grace_s``: after a kick, how long the connection may take to finish before it is cancelled.
     """
 
@@ -45,5 +47,6 @@ class RtmpServerConfig:
     read_size: int = 64 * 1024
     out_chunk_size: int = 4096
     window_ack_size: int = 2_500_000
+    target_timeout_s: float = 30.0
     kick_grace_s: float = 2.0
     stats_window_s: float = 5.0

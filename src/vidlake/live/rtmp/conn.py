@@ -9,6 +9,8 @@ Outcomes of ``publish(name)``:
   with :meth:`RtmpServer.kick` first to take over a key);
 * ``authorize`` returns ``None``, raises, or times out: after ``refuse_delay_s`` the client gets
   ``NetStream.Publish.BadName`` and the connection is closed (one attempt per connection);
+  ``authorize`` may raise :class:`~vidlake.live.rtmp.errors.PublishRefused` to choose the status code
+  and description sent (e.g. ``NetStream.Publish.Unauthorized``);
 * accepted: ``StreamBegin`` + ``NetStream.Publish.Start``; the target gets ``on_start``, then the FLV
   stream, then ``on_stop(reason)`` exactly once.
 
@@ -29,7 +31,7 @@ from vidlake.live.rtmp import amf0, chunk, flv, messages
 from vidlake.live.rtmp.amf0 import EcmaArray
 from vidlake.live.rtmp.chunk import AckCounter, ChunkDecoder, ChunkEncoder, RtmpMessage
 from vidlake.live.rtmp.config import RtmpServerConfig
-from vidlake.live.rtmp.errors import RtmpProtocolError
+from vidlake.live.rtmp.errors import PublishRefused, RtmpProtocolError
 from vidlake.live.rtmp.handshake import HandshakeMode, ServerHandshake
 from vidlake.live.rtmp.messages import Command
 from vidlake.live.rtmp.stats import SessionStats, StatsTracker
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 Peer = tuple[str, int]
 #: ``authorize(app, stream_key, peer)`` -> a target for an accepted publish, or ``None`` to refuse.
 Authorize = Callable[[str, str, Peer], Awaitable[PublishTarget | None]]
+#: ``on_session_end(info, final_stats, reason)``: called once per accepted publish, after ``on_stop``.
+SessionEnded = Callable[[PublishInfo, SessionStats, str], Awaitable[None]]
 
 MAX_MESSAGE_STREAMS = 8
 
@@ -66,12 +70,14 @@ class RtmpConnection:
         config: RtmpServerConfig,
         authorize: Authorize,
         registry: SessionRegistry[RtmpConnection],
+        on_session_end: SessionEnded | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.config = config
         self._authorize = authorize
         self._registry = registry
+        self._on_session_end = on_session_end
         peer = writer.get_extra_info("peername")
         self.peer: Peer = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else ("?", 0)
         self.accepted_at = time.monotonic()
@@ -162,6 +168,8 @@ class RtmpConnection:
     def _read_timeout(self) -> float:
         if self.state == "publishing":
             return self.config.idle_timeout_s
+        if self.state == "unpublished":  # FCUnpublish seen; wait briefly for deleteStream or EOF
+            return min(self.config.idle_timeout_s, 2.0)
         left = self.accepted_at + self.config.publish_timeout_s - time.monotonic()
         if left <= 0:
             raise TimeoutError("no publish within publish_timeout_s")
@@ -210,20 +218,25 @@ class RtmpConnection:
     async def _handle_bytes(self, data: bytes) -> None:
         flv_out = bytearray()
         for msg in self._decoder.feed(data):
+            if flv_out and msg.type_id in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
+                # a command may end the session: deliver the media that came before it first
+                await self._to_target(bytes(flv_out))
+                flv_out.clear()
             await self._handle_message(msg, flv_out)
             if self.state == "closed":
                 break
         seq = self._ack.received(self.stats.bytes_received)
         if seq is not None and self.state != "closed":
             await self._send(chunk.acknowledgement(seq))
-        if flv_out and self._target is not None and self.publishing:
+        if flv_out:
             await self._to_target(bytes(flv_out))
 
     async def _to_target(self, data: bytes) -> None:
-        assert self._target is not None
+        if self._target is None or not self.publishing:
+            return
         try:
-            await self._target.on_flv(data)
-        except Exception as exc:
+            await asyncio.wait_for(self._target.on_flv(data), self.config.target_timeout_s)
+        except Exception as exc:  # includes TimeoutError: a target stuck that long is broken
             raise _TargetFailed() from exc
 
     # ------------------------------------------------------------------------------- messages
@@ -238,9 +251,7 @@ class RtmpConnection:
         if t == chunk.USER_CONTROL:
             event, data = messages.parse_user_control(msg)
             if event == messages.PING_REQUEST and len(data) >= 4:
-                await self._send(
-                    messages.user_control(messages.PING_RESPONSE, int.from_bytes(data[:4], "big"))
-                )
+                await self._send(messages.user_control(messages.PING_RESPONSE, int.from_bytes(data[:4], "big")))
             return
         if t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
             await self._handle_command(messages.parse_command(msg))
@@ -310,6 +321,8 @@ class RtmpConnection:
         elif name in ("FCUnpublish", "closeStream"):
             if tx:
                 await self._send(messages.simple_result(tx))
+            if self.publishing:
+                self.stop_reason = self.stop_reason or StopReason.UNPUBLISHED
             await self._end_session(StopReason.UNPUBLISHED)
         elif name == "deleteStream":
             await self._end_session(StopReason.UNPUBLISHED)
@@ -343,11 +356,13 @@ class RtmpConnection:
             messages.connect_result(cmd.transaction_id),
         )
 
-    async def _refuse(self, stream_id: int, description: str, delay_s: float) -> None:
+    async def _refuse(
+        self, stream_id: int, description: str, delay_s: float, code: str = messages.PUBLISH_BAD_NAME
+    ) -> None:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
         with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-            await self._send(messages.publish_bad_name(stream_id, description))
+            await self._send(messages.on_status(stream_id, code, description, "error"))
         self.state = "closed"
         raise _Refused()
 
@@ -370,18 +385,18 @@ class RtmpConnection:
             return
         self.key = name.key
         target: PublishTarget | None = None
+        code, description = messages.PUBLISH_BAD_NAME, "unknown stream key"
         try:
-            target = await asyncio.wait_for(
-                self._authorize(app, name.key, self.peer), self.config.authorize_timeout_s
-            )
+            target = await asyncio.wait_for(self._authorize(app, name.key, self.peer), self.config.authorize_timeout_s)
+        except PublishRefused as exc:
+            code, description = exc.code, str(exc)
         except Exception:
             log.exception("rtmp %s: authorize failed", self.peer)
-            target = None
         if target is None:
             self._registry.release(name.key, self)
             self.key = None
             log.info("rtmp %s: publish refused for app %r", self.peer, app)
-            await self._refuse(sid, "unknown stream key", self.config.refuse_delay_s)
+            await self._refuse(sid, description, self.config.refuse_delay_s, code)
             return
         publish_type = cmd.arg_str(1) or "live"
         self.info = PublishInfo(app, name.key, self.peer, name.query, publish_type, self.tc_url)
@@ -419,6 +434,11 @@ class RtmpConnection:
                 await self._target.on_stop(reason)
             except Exception:
                 log.exception("rtmp %s: target on_stop failed", self.peer)
+            if self._on_session_end is not None and self.info is not None:
+                try:
+                    await self._on_session_end(self.info, self.stats.snapshot(), reason)
+                except Exception:
+                    log.exception("rtmp %s: on_session_end failed", self.peer)
         if self.key is not None:
             self._registry.release(self.key, self)
 

@@ -175,9 +175,7 @@ class ServerHandshake:
         else:
             scheme, c1_digest = found
             self.mode = (
-                HandshakeMode.DIGEST_SCHEME_0
-                if scheme is DigestScheme.SCHEME_0
-                else HandshakeMode.DIGEST_SCHEME_1
+                HandshakeMode.DIGEST_SCHEME_0 if scheme is DigestScheme.SCHEME_0 else HandshakeMode.DIGEST_SCHEME_1
             )
             s1[4:8] = SERVER_VERSION
             self._s1_digest = imprint_digest(s1, scheme, FMS_KEY_PARTIAL)

@@ -134,9 +134,7 @@ def connect_result(transaction_id: float, object_encoding: float = 0.0) -> RtmpM
 
 def connect_rejected(transaction_id: float, description: str) -> RtmpMessage:
     """``_error`` for ``connect``: NetConnection.Connect.Rejected."""
-    return command_message(
-        "_error", transaction_id, None, status_info(CONNECT_REJECTED, description, level="error")
-    )
+    return command_message("_error", transaction_id, None, status_info(CONNECT_REJECTED, description, level="error"))
 
 
 def create_stream_result(transaction_id: float, stream_id: int) -> RtmpMessage:
@@ -154,13 +152,9 @@ def error_result(transaction_id: float, code: str, description: str) -> RtmpMess
     return command_message("_error", transaction_id, None, status_info(code, description, level="error"))
 
 
-def on_status(
-    stream_id: int, code: str, description: str, level: str = "status", **extra: AmfValue
-) -> RtmpMessage:
+def on_status(stream_id: int, code: str, description: str, level: str = "status", **extra: AmfValue) -> RtmpMessage:
     """``onStatus`` on message stream ``stream_id``."""
-    return command_message(
-        "onStatus", 0, None, status_info(code, description, level, **extra), stream_id=stream_id
-    )
+    return command_message("onStatus", 0, None, status_info(code, description, level, **extra), stream_id=stream_id)
 
 
 def publish_start(stream_id: int, key_label: str) -> RtmpMessage:

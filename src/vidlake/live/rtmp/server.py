@@ -22,7 +22,7 @@ import logging
 from types import TracebackType
 
 from vidlake.live.rtmp.config import RtmpServerConfig
-from vidlake.live.rtmp.conn import Authorize, RtmpConnection
+from vidlake.live.rtmp.conn import Authorize, RtmpConnection, SessionEnded
 from vidlake.live.rtmp.registry import SessionRegistry
 from vidlake.live.rtmp.stats import SessionStats
 from vidlake.live.rtmp.target import PublishInfo, StopReason
@@ -36,6 +36,8 @@ class RtmpServer:
     ``authorize(app, key, peer)`` decides each publish: it returns a
     :class:`~vidlake.live.rtmp.target.PublishTarget` to accept, ``None`` to refuse.
     ``port=0`` binds a random free port; read :attr:`port` after :meth:`start`.
+    ``on_session_end(info, final_stats, reason)`` (optional) is awaited once per accepted publish
+    after the target's ``on_stop`` (e.g. to record the session's final numbers).
     """
 
     def __init__(
@@ -45,8 +47,10 @@ class RtmpServer:
         host: str = "0.0.0.0",
         port: int = 1935,
         config: RtmpServerConfig | None = None,
+        on_session_end: SessionEnded | None = None,
     ) -> None:
         self._authorize = authorize
+        self._on_session_end = on_session_end
         self.host = host
         self._port = port
         self.config = config or RtmpServerConfig()
@@ -149,7 +153,12 @@ class RtmpServer:
             writer.transport.abort()
             return
         conn = RtmpConnection(
-            reader, writer, config=self.config, authorize=self._authorize, registry=self.registry
+            reader,
+            writer,
+            config=self.config,
+            authorize=self._authorize,
+            registry=self.registry,
+            on_session_end=self._on_session_end,
         )
         self._conns.add(conn)
         task = asyncio.current_task()

@@ -161,9 +161,7 @@ class SubprocessTarget:
                 try:
                     self.returncode = await asyncio.wait_for(proc.wait(), self.stop_timeout_s)
                 except TimeoutError:
-                    log.warning(
-                        "subprocess %s did not exit in %.1f s; killing", self.argv[0], self.stop_timeout_s
-                    )
+                    log.warning("subprocess %s did not exit in %.1f s; killing", self.argv[0], self.stop_timeout_s)
                     proc.kill()
                     self.returncode = await proc.wait()
         finally:

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from vidlake.ffmpeg import ffmpeg_exe
+from vidlake.vod.ladder import plan_ladder
+from vidlake.vod.probe import probe
+from vidlake.vod.transcode import HlsResult, transcode_hls
 
 MakeMedia = Callable[[str, list[str]], Path]
 
@@ -108,3 +111,16 @@ def audio_only_mp3(make_media: MakeMedia) -> Path:
 def video_only_webm(make_media: MakeMedia) -> Path:
     return make_media("video.webm", [*_av(size="320x180", seconds=2, tone=False), "-c:v", "libvpx-vp9",
                                      "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"])
+
+
+@pytest.fixture(scope="session")
+def hls_asset(landscape_mp4: Path, tmp_path_factory: pytest.TempPathFactory) -> HlsResult:
+    """The landscape source packaged as HLS (640x360 + 426x240 + audio, 4 s)."""
+    p = probe(landscape_mp4)
+    return transcode_hls(p, plan_ladder(p), tmp_path_factory.mktemp("asset"), preset="ultrafast")
+
+
+@pytest.fixture(scope="session")
+def audio_asset(audio_only_m4a: Path, tmp_path_factory: pytest.TempPathFactory) -> HlsResult:
+    p = probe(audio_only_m4a)
+    return transcode_hls(p, plan_ladder(p), tmp_path_factory.mktemp("audio_asset"))

@@ -6,6 +6,7 @@ from pathlib import Path
 import av
 import pytest
 
+from conftest import MakeMedia
 from vidlake.ffmpeg import FFmpegCancelledError
 from vidlake.package import hls
 from vidlake.vod.ladder import plan_ladder
@@ -132,7 +133,7 @@ def test_difficult_sources(fixture_name: str, request: pytest.FixtureRequest, tm
     assert (top.width, top.height) == (ladder.rungs[0].width, ladder.rungs[0].height)
     pl = hls.read(top.playlist)
     assert isinstance(pl, hls.MediaPlaylist)
-    frames, key, size, pix = _decode_segment(top.playlist.parent, pl.segments[0])
+    _frames, key, size, pix = _decode_segment(top.playlist.parent, pl.segments[0])
     assert key and size == (top.width, top.height) and pix == "yuv420p"
     if fixture_name == "rotated_mp4":
         assert top.height > top.width
@@ -161,3 +162,19 @@ def test_cancel(landscape_mp4: Path, tmp_path: Path) -> None:
     p = probe(landscape_mp4)
     with pytest.raises(FFmpegCancelledError):
         transcode_hls(p, plan_ladder(p), tmp_path, cancel_check=lambda: True)
+
+
+def test_variable_frame_rate_becomes_constant(make_media: MakeMedia, tmp_path: Path) -> None:
+    """30 fps for 1 s, 15 fps for 2 s, 30 fps for 1 s: the output has 30 fps throughout (120 frames)."""
+    src = make_media("vfr.mkv", ["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3", "-vf",
+                                 "setpts='if(lt(N,30),N/30,if(lt(N,60),1+(N-30)/15,3+(N-60)/30))/TB'",
+                                 "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast"])
+    p = probe(src)
+    assert p.duration_s == pytest.approx(4.0, abs=0.1)
+    result = transcode_hls(p, plan_ladder(p), tmp_path, preset="ultrafast")
+    top = result.variants[0]
+    pl = hls.read(top.playlist)
+    assert isinstance(pl, hls.MediaPlaylist)
+    counts = [_decode_segment(top.playlist.parent, s)[0] for s in pl.segments]
+    assert [s.duration for s in pl.segments] == [2.0, 2.0]
+    assert counts == [60, 60]

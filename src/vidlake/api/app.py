@@ -12,7 +12,7 @@ from vidlake import __version__
 from vidlake.api import errors
 from vidlake.api.metrics import Metrics
 from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from vidlake.api.routes import health, jobs, system, webhooks
+from vidlake.api.routes import assets, health, jobs, playback, signing_keys, system, webhooks
 from vidlake.auth.tokens import ensure_bootstrap
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
@@ -58,8 +58,9 @@ def create_app(
     app.state.services = services
     app.state.metrics = Metrics(services)
     errors.install(app)
-    for router in (health.router, system.router, webhooks.router, jobs.router):
+    for router in (health.router, system.router, signing_keys.router, webhooks.router, jobs.router, assets.router):
         app.include_router(router)
+    app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_body_bytes, exempt=UPLOAD_PREFIXES)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

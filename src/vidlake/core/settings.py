@@ -75,6 +75,13 @@ class Settings(BaseSettings):
 
     # --- media -----------------------------------------------------------------------------------
     ffmpeg: str = Field("", description="ffmpeg binary to use instead of the imageio-ffmpeg wheel's.")
+    media_max_bytes: int = Field(50 * 1024**3, ge=1, description="Largest accepted media file (bytes).")
+    media_max_duration_s: float = Field(12 * 3600.0, gt=0, description="Longest accepted media (seconds).")
+    media_max_pixels: int = Field(7680 * 4320, ge=1, description="Largest accepted frame (width x height).")
+    media_max_streams: int = Field(32, ge=1, description="Most streams accepted in one file.")
+    pull_timeout_s: float = Field(3600.0, gt=0, description="Time limit of a URL pull (seconds).")
+    x264_preset: str = Field("veryfast", description="x264 preset for VOD renditions (speed vs size).")
+    ffmpeg_threads: int = Field(0, ge=0, le=256, description="Threads per ffmpeg process (0 = ffmpeg decides).")
 
     # --- operations ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vidlake.core.clock import now
@@ -112,3 +112,92 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Asset(Base):
+    """A video (or audio) asset. ``status``: preparing → ready | errored.
+
+    ``settings`` keeps the creation request (``mp4_support``, ``static_renditions``,
+    ``max_resolution_tier``, ``normalize_audio``...); ``tracks`` and ``probe`` are filled by processing.
+    ``hls_prefix`` points at the committed HLS output in storage; ``hls_complete`` is False while the
+    ladder is still encoding (EVENT playlists) and True once the VOD playlists are final.
+    """
+
+    __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="preparing")
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    passthrough: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    input_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    upload_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    live_stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    source_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    aspect_ratio: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    resolution_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    max_stored_frame_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tracks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    hls_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hls_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    static_renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    images_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    ready_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class PlaybackId(Base):
+    """A public or signed playback id of an asset (or, later, a live stream)."""
+
+    __tablename__ = "playback_ids"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    asset_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    live_stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    policy: Mapped[str] = mapped_column(String(16), default="public")  # public | signed
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Upload(Base):
+    """A direct upload: ``status`` waiting → asset_created | errored | cancelled | timed_out.
+
+    Bytes arrive by one PUT, chunked PUTs with ``Content-Range`` (UpChunk) or tus 1.0.0 PATCHes, into
+    a staging file; ``offset`` bytes are durable. ``length`` is the total size once known.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    new_asset_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cors_origin: Mapped[str | None] = mapped_column(Text, nullable=True)
+    timeout_s: Mapped[float] = mapped_column(Float, default=3600.0)
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tus_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
+    asset_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class SigningKey(Base):
+    """An RS256 key pair's public half; the private key is returned once on creation."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, default=now)

@@ -95,6 +95,8 @@ class MediaInput:
     (``-ss`` before ``-i``, fast and keyframe-accurate with exact decode). ``duration_s``: read at most
     this many seconds (``-t``). ``trusted``: our own outputs (HLS playlists written by Vidlake) may use
     the ``hls`` demuxer; uploads never. ``skip_nonkey``: decode keyframes only (``-skip_frame nokey``).
+    ``absolute_seek``: ``seek_s`` is a timestamp in the file's own timeline (``-seek_timestamp 1``)
+    instead of an offset from its start time.
     """
 
     path: Path
@@ -103,6 +105,7 @@ class MediaInput:
     duration_s: float | None = None
     trusted: bool = False
     skip_nonkey: bool = False
+    absolute_seek: bool = False
 
     @classmethod
     def untrusted(cls, path: str | Path, format_name: str) -> MediaInput:
@@ -118,7 +121,8 @@ class MediaInput:
 
     def with_window(self, seek_s: float | None = None, duration_s: float | None = None) -> MediaInput:
         """A copy that seeks to ``seek_s`` seconds and reads ``duration_s`` seconds."""
-        return MediaInput(self.path, self.demuxer, seek_s, duration_s, self.trusted, self.skip_nonkey)
+        return MediaInput(self.path, self.demuxer, seek_s, duration_s, self.trusted, self.skip_nonkey,
+                          self.absolute_seek)
 
     def args(self) -> list[str]:
         """The ffmpeg arguments for this input, ending with ``-i PATH``."""
@@ -134,7 +138,9 @@ class MediaInput:
             out += ["-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST]
         if self.skip_nonkey:
             out += ["-skip_frame", "nokey"]
-        if self.seek_s is not None and self.seek_s > 0:
+        if self.seek_s is not None and (self.seek_s > 0 or self.absolute_seek):
+            if self.absolute_seek:
+                out += ["-seek_timestamp", "1"]
             out += ["-ss", f"{self.seek_s:.3f}"]
         if self.duration_s is not None:
             out += ["-t", f"{self.duration_s:.3f}"]

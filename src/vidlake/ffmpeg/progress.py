@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 
@@ -46,10 +47,8 @@ class ProgressParser:
             except ValueError:
                 cur.speed = None
         elif key == "frame":
-            try:
+            with contextlib.suppress(ValueError):
                 cur.frame = int(value)
-            except ValueError:
-                pass
         elif key == "progress":
             cur.ended = value == "end"
             if self.duration_s:

@@ -14,7 +14,7 @@ import traceback
 from vidlake.jobs import queue
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import JobCancelled, LeaseLost, PermanentJobError
-from vidlake.jobs.registry import get_kind
+from vidlake.jobs.registry import final_failure, get_kind
 from vidlake.services import Services
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ def execute(services: Services, job: queue.ClaimedJob) -> str | None:
             detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
             state = queue.fail(services.db, job, detail, permanent=False,
                                backoff_base_s=settings.job_backoff_base_s, backoff_max_s=settings.job_backoff_max_s)
+    if state in ("dead", "failed"):
+        row = queue.get_job(services.db, job.id)
+        final_failure(services, job.kind, job.payload, (row.last_error if row else None) or state)
     log.info("job %s (%s) attempt %d -> %s in %.3f s", job.id, job.kind, job.attempt, state,
              time.monotonic() - started)
     return state

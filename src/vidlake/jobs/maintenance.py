@@ -8,6 +8,7 @@ import threading
 
 from vidlake.core.clock import now
 from vidlake.jobs import queue
+from vidlake.jobs.registry import final_failure
 from vidlake.services import Services
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,10 @@ log = logging.getLogger(__name__)
 def tick(services: Services) -> None:
     """One maintenance pass."""
     settings = services.settings
-    queue.reap_expired(services.db, settings.job_backoff_base_s, settings.job_backoff_max_s)
+    dead: list[queue.DeadJob] = []
+    queue.reap_expired(services.db, settings.job_backoff_base_s, settings.job_backoff_max_s, dead)
+    for job in dead:
+        final_failure(services, job.kind, job.payload, job.error)
     if settings.executor == "celery":
         from vidlake.jobs.celery_app import publish
 

@@ -249,20 +249,30 @@ def cancel(db: Database, job_id: str, environment_id: str | None = None) -> str:
         return "running"
 
 
-def reap_expired(db: Database, backoff_base_s: float, backoff_max_s: float) -> int:
-    """Put jobs whose lease expired (their worker died) back in the queue, or end them dead.
+@dataclass(frozen=True)
+class DeadJob:
+    """A job the reaper ended dead: what its kind's final-failure hook needs."""
 
-    Returns how many jobs were reaped.
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    error: str
+
+
+def reap_expired(db: Database, backoff_base_s: float, backoff_max_s: float, dead: list[DeadJob] | None = None) -> int:
+    """Put jobs whose lease expired (their worker died) back in the queue, or end them dead (appended
+    to ``dead`` when given). Returns how many jobs were reaped.
     """
     t = now()
     reaped: list[str] = []
     with db.session() as session:
         rows = session.execute(
-            select(Job.id, Job.lease_owner, Job.attempts, Job.max_attempts, Job.cancel_requested)
+            select(Job.id, Job.lease_owner, Job.attempts, Job.max_attempts, Job.cancel_requested, Job.kind,
+                   Job.payload)
             .where(Job.state == "running", Job.lease_expires_at < t)
             .limit(500)
         ).all()
-        for job_id, owner, attempts, max_attempts, cancel_requested in rows:
+        for job_id, owner, attempts, max_attempts, cancel_requested, kind, payload in rows:
             message = f"worker {owner} lost (lease expired) during attempt {attempts}"
             if cancel_requested:
                 values: dict[str, Any] = {"state": "cancelled", "finished_at": t}
@@ -281,6 +291,8 @@ def reap_expired(db: Database, backoff_base_s: float, backoff_max_s: float) -> i
                 log.warning("reaped job %s: %s -> %s", job_id, message, values["state"])
                 if values["state"] == "queued":
                     reaped.append(job_id)
+                elif values["state"] == "dead" and dead is not None:
+                    dead.append(DeadJob(job_id, kind, dict(payload or {}), message))
     if reaped:
         _notify(db, reaped)
     return len(rows)

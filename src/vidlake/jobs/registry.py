@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vidlake.jobs.context import JobContext
+    from vidlake.services import Services
 
 Handler = Callable[["JobContext"], "dict[str, Any] | None"]
+#: Called once when a job of the kind ends ``dead`` or ``failed``: (services, payload, last error).
+FinalFailure = Callable[["Services", "dict[str, Any]", str], None]
 
 #: Modules that register Vidlake's own job kinds; imported by every worker.
-BUILTIN_MODULES = ("vidlake.jobs.builtin", "vidlake.events.webhooks")
+BUILTIN_MODULES = ("vidlake.jobs.builtin", "vidlake.events.webhooks", "vidlake.vod.pipeline")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class JobKind:
     max_attempts: int | None = None
     timeout_s: float | None = None
     priority: int = 0
+    on_final_failure: FinalFailure | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -48,12 +52,21 @@ def default_max_attempts(name: str) -> int:
 
 
 def job_kind(
-    name: str, *, max_attempts: int | None = None, timeout_s: float | None = None, priority: int = 0
+    name: str,
+    *,
+    max_attempts: int | None = None,
+    timeout_s: float | None = None,
+    priority: int = 0,
+    on_final_failure: FinalFailure | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Decorator registering ``handler`` as the job kind ``name``."""
+    """Decorator registering ``handler`` as the job kind ``name``.
+
+    ``on_final_failure`` runs once when a job of this kind ends failed or dead (also when its last
+    worker died and the maintenance loop ended it), e.g. to mark the asset it was making errored.
+    """
 
     def register(handler: Handler) -> Handler:
-        _KINDS[name] = JobKind(name, handler, max_attempts, timeout_s, priority)
+        _KINDS[name] = JobKind(name, handler, max_attempts, timeout_s, priority, on_final_failure)
         return handler
 
     return register
@@ -62,6 +75,19 @@ def job_kind(
 def get_kind(name: str) -> JobKind:
     """The registered kind ``name``. Raises ``KeyError``."""
     return _KINDS[name]
+
+
+def final_failure(services: Services, kind: str, payload: dict[str, Any], error: str) -> None:
+    """Run ``kind``'s final-failure hook, if any (errors are logged, never raised)."""
+    import logging
+
+    spec = _KINDS.get(kind)
+    if spec is None or spec.on_final_failure is None:
+        return
+    try:
+        spec.on_final_failure(services, payload, error)
+    except Exception:
+        logging.getLogger(__name__).exception("final-failure hook of %s failed", kind)
 
 
 def known_kinds() -> list[str]:

@@ -50,6 +50,11 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path | None:
         """A local file holding ``key`` if storage is on this disk (fast path), else None."""
 
+    def local_dir(self, prefix: str) -> Path | None:
+        """A local directory whose files appear as keys under ``prefix`` (created), or None if storage
+        is remote. Lets ffmpeg write outputs in place; files there are not written atomically, so
+        only use it for outputs that are published by an index written last (HLS playlists)."""
+
     def download(self, key: str, dest: Path) -> None:
         """Copy ``key`` to the local file ``dest``."""
 

@@ -16,3 +16,24 @@ def asset_prefix(environment_id: str, asset_id: str) -> str:
 def upload_prefix(environment_id: str, upload_id: str) -> str:
     """Parts and the assembled file of one direct upload."""
     return f"env/{environment_id}/uploads/{upload_id}"
+
+
+def asset_source(environment_id: str, asset_id: str) -> str:
+    """The original file of an asset pulled from a URL."""
+    return f"{asset_prefix(environment_id, asset_id)}/source"
+
+
+def asset_hls(environment_id: str, asset_id: str, version: str) -> str:
+    """One encode of an asset's HLS ladder; ``version`` is unique per job attempt, so a retry never
+    overwrites what viewers are playing (the asset row points at the committed version)."""
+    return f"{asset_prefix(environment_id, asset_id)}/hls/{version}"
+
+
+def asset_static(environment_id: str, asset_id: str, name: str) -> str:
+    """A static rendition (``capped-1080p.mp4``, ``highest.mp4``, ``audio.m4a``)."""
+    return f"{asset_prefix(environment_id, asset_id)}/static/{name}"
+
+
+def asset_image(environment_id: str, asset_id: str, name: str) -> str:
+    """A rendered image (storyboard sprite and VTT, cached thumbnails and animations)."""
+    return f"{asset_prefix(environment_id, asset_id)}/images/{name}"

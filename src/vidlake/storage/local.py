@@ -129,6 +129,14 @@ class LocalStorage:
         path = self._path(key)
         return path if path.is_file() else None
 
+    def local_dir(self, prefix: str) -> Path | None:
+        path = self.root / validate_key(prefix.rstrip("/"))
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _translate(exc, prefix) from exc
+        return path
+
     def download(self, key: str, dest: Path) -> None:
         src = self.local_path(key)
         if src is None:

@@ -169,6 +169,9 @@ class S3Storage:
     def local_path(self, key: str) -> Path | None:
         return None
 
+    def local_dir(self, prefix: str) -> Path | None:
+        return None
+
     def download(self, key: str, dest: Path) -> None:
         self._call(self.client.download_file, self.bucket, self._k(key), str(dest), key=key, Config=self.transfer)
 

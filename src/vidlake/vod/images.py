@@ -8,12 +8,17 @@ sizes pixels, rates frames per second.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.package import hls
 
 FitMode = Literal["preserve", "stretch", "crop", "pad", "smartcrop"]
 ImageFormat = Literal["jpg", "png", "webp"]
@@ -118,6 +123,52 @@ def image_size(path: str | Path) -> tuple[int, int]:
         return cc.width, cc.height
 
 
+def _media_playlist(path: Path) -> tuple[Path, hls.MediaPlaylist]:
+    pl = hls.read(path)
+    if isinstance(pl, hls.MasterPlaylist):
+        videos = [v for v in pl.variants if v.resolution]
+        if not videos:
+            raise ValueError("the master playlist has no video variant")
+        best = max(videos, key=lambda v: v.bandwidth if min(v.resolution or (0, 0)) <= 1080 else -v.bandwidth)
+        return _media_playlist(path.parent / best.uri)
+    return path, pl
+
+
+def _safe_join(folder: Path, uri: str) -> Path:
+    if "://" in uri or uri.startswith("/") or ".." in Path(uri).parts:
+        raise ValueError(f"URI {uri!r} is not a local relative path")
+    return folder / uri
+
+
+@contextlib.contextmanager
+def _window(source: MediaInput, start_s: float, span_s: float, workdir: Path) -> Iterator[MediaInput]:
+    """An input that starts at ``start_s`` seconds and lasts ``span_s`` seconds (0: one frame).
+
+    For a Vidlake HLS playlist, ffmpeg's hls demuxer does not seek reliably in fMP4, so the init
+    segment and the segments covering the window are copied into one fragmented MP4 and read with
+    the ``mov`` demuxer, seeking by absolute timestamp (segments keep their timeline).
+    """
+    if source.demuxer != "hls":
+        yield source.with_window(seek_s=start_s, duration_s=span_s or None)
+        return
+    playlist_path, pl = _media_playlist(source.path)
+    chosen: list[hls.Segment] = []
+    t = 0.0
+    for seg in pl.segments:
+        seg_start, t = t, t + seg.duration
+        if t > start_s and (seg_start <= start_s + span_s):
+            chosen.append(seg)
+    if not chosen or chosen[0].init_uri is None:
+        raise ValueError(f"{start_s:g} s is past the end of the media ({t:g} s)")
+    folder = playlist_path.parent
+    window = workdir / "window.mp4"
+    with window.open("wb") as fh:
+        for part in [chosen[0].init_uri, *(s.uri for s in chosen)]:
+            with _safe_join(folder, part).open("rb") as src:
+                shutil.copyfileobj(src, fh)
+    yield MediaInput(window, "mov", seek_s=start_s, duration_s=span_s or None, trusted=True, absolute_seek=True)
+
+
 def _ensure_written(dest: Path) -> None:
     if not dest.exists() or dest.stat().st_size == 0:
         raise ValueError("ffmpeg produced no image (is the time past the end of the media?)")
@@ -132,20 +183,27 @@ def thumbnail(
     height: int | None = None,
     fit_mode: FitMode = "preserve",
     format: ImageFormat | None = None,
+    duration_s: float | None = None,
     timeout_s: float = 60.0,
 ) -> ImageResult:
-    """Write one frame at ``time_s`` seconds to ``dest`` (jpg/png/webp, from ``format`` or suffix)."""
+    """Write one frame at ``time_s`` seconds to ``dest`` (jpg/png/webp, from ``format`` or suffix).
+
+    ``duration_s``: the media duration in seconds, if known; times at or past it are refused.
+    An HLS playlist past its end raises ``ValueError`` too."""
     out = Path(dest)
     fmt = _format_of(out, format)
     codec = _image_codec(fmt)
     if time_s < 0 or not math.isfinite(time_s):
         raise ValueError("time_s must be a finite number of seconds >= 0")
+    if duration_s is not None and time_s >= duration_s:
+        raise ValueError(f"time_s={time_s:g} is past the end of the media ({duration_s:g} s)")
     out.unlink(missing_ok=True)
-    cmd = FFmpegCommand()
-    cmd.add_input(source.with_window(seek_s=time_s))
-    cmd.add_output(out, ["-map", "0:v:0", "-vf", fit_filter(width, height, fit_mode), "-frames:v", "1",
-                         *codec, "-an", "-map_metadata", "-1", "-f", "image2", "-update", "1"])
-    run(cmd, timeout_s=timeout_s)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp, _window(source, time_s, 0.0, Path(tmp)) as src:
+        cmd = FFmpegCommand()
+        cmd.add_input(src)
+        cmd.add_output(out, ["-map", "0:v:0", "-vf", fit_filter(width, height, fit_mode), "-frames:v", "1",
+                             *codec, "-an", "-map_metadata", "-1", "-f", "image2", "-update", "1"])
+        run(cmd, timeout_s=timeout_s)
     _ensure_written(out)
     w, h = image_size(out)
     return ImageResult(out, w, h, fmt)
@@ -178,8 +236,17 @@ def animated(
     if not 0 < fps <= MAX_ANIM_FPS:
         raise ValueError(f"fps must be in (0, {MAX_ANIM_FPS:g}]")
     out.unlink(missing_ok=True)
+    tmp_ctx = tempfile.TemporaryDirectory(dir=out.parent)
+    with tmp_ctx as tmp, _window(source, start_s, end - start_s, Path(tmp)) as src:
+        _write_animation(src, out, fmt, width, fps, timeout_s)
+    _ensure_written(out)
+    w, h = image_size(out)
+    return ImageResult(out, w, h, fmt)
+
+
+def _write_animation(src: MediaInput, out: Path, fmt: str, width: int, fps: float, timeout_s: float) -> None:
     cmd = FFmpegCommand()
-    cmd.add_input(source.with_window(seek_s=start_s, duration_s=end - start_s))
+    cmd.add_input(src)
     base = f"[0:v:0]fps={fps:g},scale={width}:-2:flags=lanczos,setsar=1"
     if fmt == "gif":
         cmd.filter_complex = (f"{base},split[a][b];[a]palettegen=stats_mode=diff[p];"
@@ -190,13 +257,10 @@ def animated(
         opts = ["-map", "[out]", "-c:v", "libwebp_anim", "-quality", "70", "-loop", "0", "-f", "webp"]
     cmd.add_output(out, [*opts, "-an", "-map_metadata", "-1"])
     run(cmd, timeout_s=timeout_s)
-    _ensure_written(out)
-    w, h = image_size(out)
-    return ImageResult(out, w, h, fmt)
 
 
 def _vtt_time(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
+    ms = round(seconds * 1000)
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
     s, ms = divmod(rem, 1000)

@@ -1,0 +1,97 @@
+"""Assets (``/video/v1/assets``): create from a URL, get, list, update, delete, playback ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response, status
+from sqlalchemy import select
+
+from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
+from vidlake.api.schemas.assets import AssetCreate, AssetUpdate, PlaybackIdCreate
+from vidlake.api.schemas.common import Page, page_params
+from vidlake.core.clock import now
+from vidlake.core.errors import NotFound
+from vidlake.core.netguard import check_url
+from vidlake.db.models import Asset, PlaybackId
+from vidlake.vod import assets as svc
+
+router = APIRouter(prefix="/video/v1/assets", tags=["assets"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_asset(body: AssetCreate, principal: PrincipalDep, session: SessionDep,
+                 services: ServicesDep) -> dict[str, Any]:
+    """Create an asset from a URL; it is pulled and processed by jobs."""
+    assert body.input
+    url = check_url(body.input[0].url, field="input[0].url",
+                    allow_private=services.settings.allow_private_networks)
+    asset = svc.create_asset(session, principal.environment_id, body.pipeline_request(), input_url=url)
+    return {"data": svc.asset_public(session, asset)}
+
+
+@router.get("")
+def list_assets(principal: PrincipalDep, session: SessionDep, page: Page = Depends(page_params),
+                upload_id: str | None = None, live_stream_id: str | None = None) -> dict[str, Any]:
+    """Assets of the environment, newest first."""
+    query = select(Asset).where(Asset.environment_id == principal.environment_id, Asset.deleted_at.is_(None))
+    if upload_id:
+        query = query.where(Asset.upload_id == upload_id)
+    if live_stream_id:
+        query = query.where(Asset.live_stream_id == live_stream_id)
+    rows = session.scalars(query.order_by(Asset.created_at.desc(), Asset.id).offset(page.offset).limit(page.limit))
+    return {"data": [svc.asset_public(session, a) for a in rows]}
+
+
+@router.get("/{asset_id}")
+def get_asset(asset_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """One asset."""
+    return {"data": svc.asset_public(session, svc.get_asset(session, principal.environment_id, asset_id))}
+
+
+@router.patch("/{asset_id}")
+def update_asset(asset_id: str, body: AssetUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Update ``passthrough``."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    if "passthrough" in body.model_fields_set:
+        asset.passthrough = body.passthrough
+        asset.updated_at = now()
+    return {"data": svc.asset_public(session, asset)}
+
+
+@router.delete("/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_asset(asset_id: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep) -> Response:
+    """Delete the asset and its stored media."""
+    svc.delete_asset(session, services.storage, svc.get_asset(session, principal.environment_id, asset_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{asset_id}/playback-ids", status_code=status.HTTP_201_CREATED)
+def create_playback_id(asset_id: str, body: PlaybackIdCreate, principal: PrincipalDep,
+                       session: SessionDep) -> dict[str, Any]:
+    """Add a playback id."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    pid = svc.add_playback_id(session, asset.environment_id, body.policy, asset_id=asset.id)
+    return {"data": {"id": pid.id, "policy": pid.policy}}
+
+
+def _playback_id(session: SessionDep, environment_id: str, asset_id: str, playback_id: str) -> PlaybackId:
+    svc.get_asset(session, environment_id, asset_id)
+    pid = session.get(PlaybackId, playback_id)
+    if pid is None or pid.asset_id != asset_id:
+        raise NotFound(f"playback id {playback_id!r} not found on asset {asset_id!r}")
+    return pid
+
+
+@router.get("/{asset_id}/playback-ids/{playback_id}")
+def get_playback_id(asset_id: str, playback_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """One playback id."""
+    pid = _playback_id(session, principal.environment_id, asset_id, playback_id)
+    return {"data": {"id": pid.id, "policy": pid.policy}}
+
+
+@router.delete("/{asset_id}/playback-ids/{playback_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_playback_id(asset_id: str, playback_id: str, principal: PrincipalDep, session: SessionDep) -> Response:
+    """Remove a playback id (its URLs stop working)."""
+    session.delete(_playback_id(session, principal.environment_id, asset_id, playback_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,244 @@
+"""Playback delivery: HLS playlists and segments, static MP4/M4A, thumbnails, animated images and
+storyboards, under ``/{playback_id}...`` like Mux's stream and image hosts. No access token: public
+playback ids are open, signed ones need ``?token=JWT`` (see ``deliver.signing``).
+
+Registered last: its two-segment paths would otherwise shadow other routes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from vidlake.api.deps import ServicesDep
+from vidlake.core.errors import Forbidden, InvalidParameters, NotFound, ObjectNotFound
+from vidlake.deliver.media import local_hls_dir, pick_rung
+from vidlake.deliver.resolve import PlaybackTarget, resolve
+from vidlake.deliver.signing import verify_token
+from vidlake.ffmpeg import FFmpegError, MediaInput
+from vidlake.package import hls
+from vidlake.services import Services
+from vidlake.storage import keys
+from vidlake.vod.publish import content_type
+
+router = APIRouter(tags=["playback"])
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def _headers(target: PlaybackTarget, cache: str) -> dict[str, str]:
+    if target.policy == "signed":
+        cache = cache.replace("public", "private")
+    return {"Cache-Control": cache, "Access-Control-Allow-Origin": "*",
+            "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
+
+
+def _target(services: Services, playback_id: str, token: str | None, audience: str) -> PlaybackTarget:
+    with services.db.session() as session:
+        target = resolve(session, playback_id)
+        if target.policy == "signed":
+            if not token:
+                raise Forbidden("token: a signed playback id needs ?token=")
+            verify_token(session, token, environment_id=target.environment_id, playback_id=playback_id,
+                         audience=audience)
+    return target
+
+
+def _serve_key(services: Services, key: str, media_type: str, headers: dict[str, str]) -> Response:
+    path = services.storage.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, headers=headers)
+    try:
+        size = services.storage.size(key)
+        body = services.storage.open(key)
+    except ObjectNotFound as exc:
+        raise NotFound("no such file") from exc
+
+    def chunks() -> object:
+        try:
+            while chunk := body.read(256 * 1024):
+                yield chunk
+        finally:
+            body.close()
+
+    return StreamingResponse(chunks(), media_type=media_type,  # type: ignore[arg-type]
+                             headers={**headers, "Content-Length": str(size)})
+
+
+def _token_suffix(token: str | None) -> str:
+    return f"?token={token}" if token else ""
+
+
+@router.get("/{playback_id}.m3u8", summary="Master playlist")
+def master_playlist(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+    """The multivariant playlist; its URIs carry the token to every playlist and segment."""
+    target = _target(services, playback_id, token, "v")
+    try:
+        text = services.storage.read_bytes(f"{target.hls_prefix}/master.m3u8").decode()
+    except ObjectNotFound as exc:
+        raise NotFound("playlist not found") from exc
+    suffix = _token_suffix(token)
+    playlist = hls.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{suffix}")
+    cache = "public, max-age=300" if target.complete else "no-cache"
+    return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
+                    headers=_headers(target, cache))
+
+
+@router.get("/{playback_id}/hls/{path:path}", summary="Media playlists and segments")
+def hls_file(playback_id: str, path: str, services: ServicesDep, token: str | None = None) -> Response:
+    """A media playlist (token appended to segment URIs) or a segment."""
+    if not path or ".." in path.split("/") or path.startswith("/") or len(path) > 300:
+        raise NotFound("no such file")
+    target = _target(services, playback_id, token, "v")
+    key = f"{target.hls_prefix}/{path}"
+    if path.endswith(".m3u8"):
+        try:
+            text = services.storage.read_bytes(key).decode()
+        except ObjectNotFound as exc:
+            raise NotFound("playlist not found") from exc
+        playlist = hls.parse(text)
+        if token:
+            playlist = hls.rewrite_uris(playlist, hls.append_query(f"token={token}"))
+        final = isinstance(playlist, hls.MediaPlaylist) and playlist.endlist
+        cache = "public, max-age=300" if final and target.complete else "no-cache"
+        return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
+                        headers=_headers(target, cache))
+    return _serve_key(services, key, content_type(path), _headers(target, IMMUTABLE))
+
+
+def _image_key(target: PlaybackTarget, name: str) -> str:
+    assert target.asset_id is not None
+    return keys.asset_image(target.environment_id, target.asset_id, name)
+
+
+def _cached_image(services: Services, target: PlaybackTarget, name: str, fmt: str,
+                  render: object) -> Response:
+    """Serve a rendered image from storage, rendering it once (``render(hls_dir, dest)``)."""
+    if target.asset_id is None or not target.complete:
+        raise NotFound("images are made once the asset is fully processed")
+    key = _image_key(target, name)
+    headers = _headers(target, "public, max-age=86400")
+    if not services.storage.exists(key):
+        hls_dir = local_hls_dir(services, target.hls_prefix)
+        with tempfile.TemporaryDirectory(prefix="vidlake-img-", dir=_tmp_root(services)) as tmp:
+            dest = Path(tmp) / f"out.{fmt}"
+            try:
+                render(hls_dir, dest)  # type: ignore[operator]
+            except ValueError as exc:
+                raise InvalidParameters(str(exc)) from exc
+            except FFmpegError as exc:
+                raise InvalidParameters(f"could not render the image: {str(exc).splitlines()[0]}") from exc
+            services.storage.put_file(key, dest, _IMAGE_TYPES[fmt])
+    return _serve_key(services, key, _IMAGE_TYPES[fmt], headers)
+
+
+def _tmp_root(services: Services) -> Path:
+    root = services.settings.data_dir / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+@router.get("/{playback_id}/thumbnail.{fmt}", summary="Thumbnail")
+async def thumbnail(
+    playback_id: str,
+    fmt: Literal["jpg", "png", "webp"],
+    services: ServicesDep,
+    time: Annotated[float | None, Query(ge=0, le=86400 * 7, description="Seconds; default: the middle")] = None,
+    width: Annotated[int | None, Query(ge=1, le=3840, description="Pixels")] = None,
+    height: Annotated[int | None, Query(ge=1, le=3840, description="Pixels")] = None,
+    fit_mode: Literal["preserve", "stretch", "crop", "smartcrop", "pad"] = "preserve",
+    token: str | None = None,
+) -> Response:
+    """One frame at ``time`` seconds (cached after the first render)."""
+    from vidlake.vod.images import thumbnail as render_thumbnail
+
+    target = await run_in_threadpool(_target, services, playback_id, token, "t")
+    duration = target.duration_s or 0.0
+    at = min(time, max(0.0, duration - 0.05)) if time is not None else duration / 2
+    name = f"thumb-{_digest(at, width, height, fit_mode)}.{fmt}"
+
+    def render(hls_dir: Path, dest: Path) -> None:
+        rung = pick_rung(hls_dir, height or (width * 9 // 16 if width else 720))
+        render_thumbnail(MediaInput.trusted_output(rung), dest, time_s=at, width=width, height=height,
+                         fit_mode=fit_mode, format=fmt)
+
+    return await run_in_threadpool(_cached_image, services, target, name, fmt, render)
+
+
+@router.get("/{playback_id}/animated.{fmt}", summary="Animated GIF or WebP")
+async def animated(
+    playback_id: str,
+    fmt: Literal["gif", "webp"],
+    services: ServicesDep,
+    start: Annotated[float, Query(ge=0, description="Seconds")] = 0.0,
+    end: Annotated[float | None, Query(gt=0, description="Seconds; default start + 5, at most start + 10")] = None,
+    width: Annotated[int, Query(ge=16, le=640, description="Pixels")] = 320,
+    fps: Annotated[float, Query(gt=0, le=30, description="Frames per second")] = 15,
+    token: str | None = None,
+) -> Response:
+    """An animated clip of ``start``..``end`` seconds (cached after the first render)."""
+    from vidlake.vod.images import animated as render_animated
+
+    target = await run_in_threadpool(_target, services, playback_id, token, "g")
+    duration = target.duration_s or 0.0
+    stop = min(end if end is not None else start + 5.0, duration) if duration else end
+    if stop is not None and stop <= start:
+        raise InvalidParameters("start: must be before end and the end of the media")
+    name = f"anim-{_digest(start, stop, width, fps)}.{fmt}"
+
+    def render(hls_dir: Path, dest: Path) -> None:
+        rung = pick_rung(hls_dir, width * 9 // 16)
+        render_animated(MediaInput.trusted_output(rung), dest, start_s=start, end_s=stop, width=width, fps=fps,
+                        format=fmt)
+
+    return await run_in_threadpool(_cached_image, services, target, name, fmt, render)
+
+
+@router.get("/{playback_id}/storyboard.vtt", summary="Storyboard (WebVTT)")
+def storyboard_vtt(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+    """WebVTT cues pointing into the storyboard sprite, for scrubbing previews."""
+    target = _target(services, playback_id, token, "s")
+    if target.asset_id is None or not target.images_prefix:
+        raise NotFound("no storyboard for this playback id (yet)")
+    try:
+        text = services.storage.read_bytes(_image_key(target, "storyboard.vtt")).decode()
+    except ObjectNotFound as exc:
+        raise NotFound("no storyboard") from exc
+    text = text.replace("storyboard.jpg#", f"/{playback_id}/storyboard.jpg{_token_suffix(token)}#")
+    return Response(text, media_type="text/vtt", headers=_headers(target, "public, max-age=3600"))
+
+
+@router.get("/{playback_id}/storyboard.jpg", summary="Storyboard sprite")
+def storyboard_image(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+    """The storyboard sprite sheet."""
+    target = _target(services, playback_id, token, "s")
+    if target.asset_id is None or not target.images_prefix:
+        raise NotFound("no storyboard for this playback id (yet)")
+    return _serve_key(services, _image_key(target, "storyboard.jpg"), "image/jpeg",
+                      _headers(target, "public, max-age=3600"))
+
+
+@router.get("/{playback_id}/{name}", summary="Static rendition (MP4/M4A)")
+def static_rendition(playback_id: str, name: str, request: Request, services: ServicesDep,
+                     token: str | None = None) -> Response:
+    """``capped-1080p.mp4``, ``highest.mp4`` or ``audio.m4a`` once ready (byte ranges supported)."""
+    if not name.endswith((".mp4", ".m4a")):
+        raise NotFound("no such route")
+    target = _target(services, playback_id, token, "v")
+    ready = {f["name"] for f in target.static_files if f.get("status") == "ready"}
+    if name not in ready or target.asset_id is None:
+        raise NotFound(f"static rendition {name!r} is not available for this asset")
+    key = keys.asset_static(target.environment_id, target.asset_id, name)
+    return _serve_key(services, key, "audio/mp4" if name.endswith(".m4a") else "video/mp4",
+                      _headers(target, IMMUTABLE))

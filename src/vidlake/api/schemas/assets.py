@@ -1,0 +1,75 @@
+"""Asset request schemas (Mux's ``CreateAssetRequest`` subset Vidlake implements)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from vidlake.api.schemas.common import StrictModel
+
+PlaybackPolicy = Literal["public", "signed"]
+Mp4Support = Literal["none", "standard", "capped-1080p", "audio-only", "audio-only,capped-1080p"]
+MaxTier = Literal["1080p", "1440p", "2160p"]
+
+
+class InputSettings(StrictModel):
+    """One input. Vidlake takes one video input by URL (``asset:`` ids are not supported yet)."""
+
+    url: str = Field(min_length=1, max_length=2048)
+
+
+class StaticRenditionRequest(StrictModel):
+    """A static rendition to produce: ``highest`` (MP4, capped at 1080p) or ``audio-only`` (M4A)."""
+
+    resolution: Literal["highest", "audio-only"]
+
+
+class AssetSettings(StrictModel):
+    """Fields shared by asset creation and an upload's ``new_asset_settings``."""
+
+    playback_policy: list[PlaybackPolicy] | None = Field(None, max_length=5)
+    playback_policies: list[PlaybackPolicy] | None = Field(None, max_length=5)
+    passthrough: str | None = Field(None, max_length=255)
+    mp4_support: Mp4Support | None = None
+    static_renditions: list[StaticRenditionRequest] | None = Field(None, max_length=4)
+    max_resolution_tier: MaxTier | None = None
+    normalize_audio: bool | None = None
+    video_quality: Literal["basic", "plus", "premium"] | None = None
+    encoding_tier: Literal["smart", "baseline", "premium"] | None = None
+    master_access: Literal["none"] | None = None
+    test: bool | None = None
+    per_title_encode: bool | None = None
+
+    @field_validator("playback_policy", "playback_policies", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def pipeline_request(self) -> dict[str, Any]:
+        """The plain dict ``vod.assets.create_asset`` takes."""
+        data = self.model_dump(exclude_none=True)
+        policies = list(dict.fromkeys((data.pop("playback_policy", None) or []) +
+                                      (data.pop("playback_policies", None) or [])))
+        data["playback_policy"] = policies
+        if "static_renditions" in data:
+            data["static_renditions"] = [r["resolution"] for r in data["static_renditions"]]
+        return data
+
+
+class AssetCreate(AssetSettings):
+    """``POST /video/v1/assets``."""
+
+    input: list[InputSettings] = Field(min_length=1, max_length=1)
+
+
+class PlaybackIdCreate(StrictModel):
+    """``POST /video/v1/assets/{id}/playback-ids``."""
+
+    policy: PlaybackPolicy = "public"
+
+
+class AssetUpdate(StrictModel):
+    """``PATCH /video/v1/assets/{id}``."""
+
+    passthrough: str | None = Field(None, max_length=255)

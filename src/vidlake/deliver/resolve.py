@@ -1,0 +1,66 @@
+"""From a playback id to what it plays: an asset's committed HLS version, or a live stream's current
+HLS output. Delivery routes only deal with ``PlaybackTarget``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from vidlake.core.errors import NotFound, VidlakeError
+from vidlake.db.models import Asset, PlaybackId
+
+
+class NotReady(VidlakeError):
+    """The media is not playable yet."""
+
+    status_code = 412
+    error_type = "not_ready"
+
+
+@dataclass(frozen=True)
+class PlaybackTarget:
+    """What a playback id resolves to.
+
+    ``hls_prefix``: storage prefix holding ``master.m3u8``; ``complete``: playlists are final (VOD) and
+    may be cached long; ``duration_s`` in seconds when known.
+    """
+
+    playback_id: str
+    policy: str
+    environment_id: str
+    hls_prefix: str
+    complete: bool
+    duration_s: float | None
+    asset_id: str | None = None
+    live_stream_id: str | None = None
+    static_files: list[dict[str, Any]] = field(default_factory=list)
+    images_prefix: str | None = None
+
+
+def resolve(session: Session, playback_id: str) -> PlaybackTarget:
+    """Resolve ``playback_id``. Raises ``NotFound`` or ``NotReady``."""
+    if len(playback_id) > 64 or not playback_id.isalnum():
+        raise NotFound("playback id not found")
+    pid = session.get(PlaybackId, playback_id)
+    if pid is None:
+        raise NotFound("playback id not found")
+    if pid.asset_id:
+        asset = session.get(Asset, pid.asset_id)
+        if asset is None or asset.deleted_at is not None:
+            raise NotFound("playback id not found")
+        if asset.status != "ready" or not asset.hls_prefix:
+            raise NotReady(f"asset is {asset.status}, not ready for playback")
+        return PlaybackTarget(playback_id=pid.id, policy=pid.policy, environment_id=pid.environment_id,
+                              hls_prefix=asset.hls_prefix, complete=asset.hls_complete, duration_s=asset.duration,
+                              asset_id=asset.id, static_files=list(asset.static_renditions or []),
+                              images_prefix=asset.images_prefix)
+    if pid.live_stream_id:
+        from vidlake.deliver import live_hook
+
+        target = live_hook.resolve_live(session, pid)
+        if target is None:
+            raise NotReady("live stream is not active")
+        return target
+    raise NotFound("playback id not found")

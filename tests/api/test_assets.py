@@ -37,9 +37,10 @@ def wait_asset(client: httpx.Client, asset_id: str, *, complete: bool = True, ti
         data = client.get(f"/video/v1/assets/{asset_id}").json()["data"]
         if data["status"] == "errored":
             return data
-        if data["status"] == "ready" and (not complete or data["progress"]["state"] == "completed"):
-            if not complete or data["static_renditions"]["status"] in ("ready", "disabled"):
-                return data
+        finished = data["progress"]["state"] == "completed" and data["static_renditions"]["status"] in (
+            "ready", "disabled")
+        if data["status"] == "ready" and (not complete or finished):
+            return data
         time.sleep(0.2)
     raise AssertionError(f"asset {asset_id} did not finish: {data}")
 

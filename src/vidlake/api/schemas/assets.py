@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from vidlake.api.schemas.common import StrictModel
 
@@ -23,6 +23,7 @@ class StaticRenditionRequest(StrictModel):
     """A static rendition to produce: ``highest`` (MP4, capped at 1080p) or ``audio-only`` (M4A)."""
 
     resolution: Literal["highest", "audio-only"]
+    passthrough: str | None = Field(None, max_length=255)
 
 
 class AssetSettings(StrictModel):
@@ -40,6 +41,7 @@ class AssetSettings(StrictModel):
     master_access: Literal["none"] | None = None
     test: bool | None = None
     per_title_encode: bool | None = None
+    copy_overlays: bool | None = Field(None, description="Accepted for SDK compatibility; overlays are not supported.")
 
     @field_validator("playback_policy", "playback_policies", mode="before")
     @classmethod
@@ -61,6 +63,15 @@ class AssetCreate(AssetSettings):
     """``POST /video/v1/assets``."""
 
     input: list[InputSettings] = Field(min_length=1, max_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inputs_alias(cls, data: Any) -> Any:
+        """Mux accepts ``inputs`` as another name for ``input``."""
+        if isinstance(data, dict) and "inputs" in data and "input" not in data:
+            data = {**data, "input": data["inputs"]}
+            del data["inputs"]
+        return data
 
 
 class PlaybackIdCreate(StrictModel):

@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
-APT_PACKAGES := postgresql redis-server chromium fonts-dejavu-core
+APT_PACKAGES := postgresql redis-server chromium
 
 .PHONY: run test install install-test system-deps lint typecheck bench clean
 

@@ -6,8 +6,8 @@ User commands that talk to a server over HTTP live in ``vidlake.client_cli`` onc
 from __future__ import annotations
 
 import logging
-import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -170,6 +170,50 @@ def token_revoke(token_id: str) -> None:
         err.print(f"[red]error:[/red] {exc.messages[0]}")
         raise typer.Exit(1) from exc
     console.print(f"revoked {token_id}")
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Media file")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the asset is ready")] = False,
+    policy: Annotated[str, typer.Option(help="Playback policy: public or signed")] = "public",
+    mp4: Annotated[bool, typer.Option(help="Also make a capped-1080p MP4")] = False,
+    server: Annotated[str | None, typer.Option(help="Server URL (VIDLAKE_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="ID:SECRET (else VIDLAKE_TOKEN_ID/SECRET)")] = None,
+) -> None:
+    """Upload a file as a new asset, with a progress bar; print its playback URL."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from vidlake.client import ApiError, VidlakeClient
+
+    settings: dict[str, object] = {"playback_policy": [policy]}
+    if mp4:
+        settings["mp4_support"] = "capped-1080p"
+    try:
+        client = VidlakeClient(server, token)
+        size = file.stat().st_size
+        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), console=err) as bar:
+            task = bar.add_task("uploading", total=size)
+            up = client.upload_file(file, settings, on_bytes=lambda done: bar.update(task, completed=done))
+            asset_id = client.wait_upload_asset(up["id"])
+        asset = client.call("GET", f"/video/v1/assets/{asset_id}")
+        if wait:
+            with Progress("[progress.description]{task.description}", BarColumn(),
+                          "[progress.percentage]{task.percentage:>3.0f}%", console=err) as bar:
+                task = bar.add_task("processing", total=100)
+                asset = client.wait_asset(asset_id, on_progress=lambda a: bar.update(
+                    task, completed=max(0, a.get("progress", {}).get("progress", 0))))
+    except ApiError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"asset:    {asset['id']} ({asset['status']})")
+    if asset["status"] == "errored":
+        err.print(f"[red]errored:[/red] {'; '.join(asset.get('errors', {}).get('messages', []))}")
+        raise typer.Exit(1)
+    for pid in asset.get("playback_ids", []):
+        console.print(f"playback: {client.server}/{pid['id']}.m3u8  ({pid['policy']})")
+        console.print(f"player:   {client.server}/player/{pid['id']}")
 
 
 @app.command()

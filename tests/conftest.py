@@ -45,21 +45,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = f"sqlite:///{tmp_path / 'vidlake.db'}"
     else:
         base = request.getfixturevalue("postgres_url")
-        url = _fresh_pg_db(base, tmp_path.name)
+        url = fresh_pg_database(base, tmp_path.name)
     upgrade(url)
     return url
-
-
-def _fresh_pg_db(base_url: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    dbname = "t_" + "".join(c for c in name.lower() if c.isalnum())[-50:]
-    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + "/" + dbname
 
 
 @pytest.fixture

@@ -54,6 +54,9 @@ def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, name: str, value:
 
 
 def test_every_setting_is_documented() -> None:
+    from vidlake.core.settings_docs import render
+
     doc = (ROOT / "docs" / "configuration.md").read_text()
     missing = [n for n in Settings.model_fields if f"VIDLAKE_{n.upper()}" not in doc]
     assert not missing, f"document these in docs/configuration.md: {missing}"
+    assert doc == render(), "regenerate: python -m vidlake.core.settings_docs > docs/configuration.md"

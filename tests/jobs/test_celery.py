@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from services import BIN, SUPPORT
+from services import BIN, SUPPORT, fresh_pg_database
 
 from vidlake.core.settings import Settings
 from vidlake.jobs import queue
@@ -30,10 +30,9 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 90, what: str = "con
 
 @pytest.fixture
 def celery_env(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[tuple[Services, dict[str, str]]]:
-    from conftest import _fresh_pg_db
     from vidlake.db.migrate import upgrade
 
-    db_url = _fresh_pg_db(postgres_url, "celery" + tmp_path.name)
+    db_url = fresh_pg_database(postgres_url, "celery" + tmp_path.name)
     upgrade(db_url)
     env = {
         **os.environ,

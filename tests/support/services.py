@@ -97,6 +97,19 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
+def fresh_pg_database(base_url: str, name: str) -> str:
+    """A new empty database on the server of ``base_url``; returns its URL."""
+    from sqlalchemy import create_engine, text
+
+    dbname = "t_" + "".join(c for c in name.lower() if c.isalnum())[-50:]
+    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + dbname
+
+
 @contextmanager
 def redis() -> Iterator[str]:
     """A throwaway redis-server; yields its URL."""
@@ -132,15 +145,17 @@ class VidlakeServer:
     token_id = "test-token"
     token_secret = "test-secret-0123456789abcdef"
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, workers: int = 1,
+                 rtmp: bool = False) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.rtmp_port = free_port() if rtmp else 0
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "VIDLAKE_DATA_DIR": str(data_dir),
             "VIDLAKE_HTTP_PORT": str(self.port),
-            "VIDLAKE_RTMP_PORT": "0",
+            "VIDLAKE_RTMP_PORT": str(self.rtmp_port),
             "VIDLAKE_WORKERS": str(workers),
             "VIDLAKE_BOOTSTRAP_TOKEN": f"{self.token_id}:{self.token_secret}",
             "VIDLAKE_ALLOW_PRIVATE_NETWORKS": "true",

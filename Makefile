@@ -9,14 +9,28 @@ TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
 APT_PACKAGES := postgresql redis-server chromium
 
-.PHONY: run test install install-test system-deps lint typecheck bench clean
+.PHONY: run test install install-test system-deps vendor lint typecheck bench clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(STAMP): $(VENV)/bin/python pyproject.toml
+# The player page's hls.js, from npm (package.json / package-lock.json), copied next to the page's own scripts.
+HLS_JS := src/vidlake/console/static/vendor/hls.min.js
+$(HLS_JS): package.json $(wildcard package-lock.json)
+	@command -v npm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "installing Debian's npm (for the player page's hls.js)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+	else npm install --no-audit --no-fund --loglevel=error; fi
+	mkdir -p $(@D)
+	cp node_modules/hls.js/dist/hls.min.js $@
+
+vendor: $(HLS_JS)
+
+$(STAMP): $(VENV)/bin/python pyproject.toml $(HLS_JS)
 	$(PIP) install -q -e .
 	@touch $@
 
@@ -43,7 +57,7 @@ $(TEST_STAMP): $(STAMP) pyproject.toml
 	$(PIP) install -q -e '.[test]'
 	@touch $@
 
-install-test: $(TEST_STAMP) $(SYSTEM_STAMP)
+install-test: $(TEST_STAMP) $(SYSTEM_STAMP) $(HLS_JS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests bench

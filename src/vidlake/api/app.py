@@ -12,10 +12,23 @@ from vidlake import __version__
 from vidlake.api import errors
 from vidlake.api.metrics import Metrics
 from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from vidlake.api.routes import assets, health, jobs, playback, signing_keys, system, webhooks
+from vidlake.api.routes import (
+    assets,
+    health,
+    jobs,
+    live_streams,
+    playback,
+    signing_keys,
+    system,
+    upload_data,
+    uploads,
+    webhooks,
+)
 from vidlake.auth.tokens import ensure_bootstrap
+from vidlake.console import player
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
+from vidlake.live.metrics import LiveCollector
 from vidlake.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -57,9 +70,13 @@ def create_app(
     )
     app.state.services = services
     app.state.metrics = Metrics(services)
+    app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
-    for router in (health.router, system.router, signing_keys.router, webhooks.router, jobs.router, assets.router):
+    for router in (health.router, system.router, signing_keys.router, webhooks.router, jobs.router, assets.router,
+                   uploads.router, upload_data.router, live_streams.router):
         app.include_router(router)
+    app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
+    app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_body_bytes, exempt=UPLOAD_PREFIXES)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

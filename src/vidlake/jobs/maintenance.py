@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from vidlake.core.clock import now
 from vidlake.jobs import queue
@@ -14,6 +15,15 @@ from vidlake.services import Services
 log = logging.getLogger(__name__)
 
 
+_HOOKS: list[Callable[[Services], None]] = []
+
+
+def add_hook(hook: Callable[[Services], None]) -> None:
+    """Run ``hook(services)`` on every maintenance pass (e.g. expiring uploads)."""
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+
+
 def tick(services: Services) -> None:
     """One maintenance pass."""
     settings = services.settings
@@ -21,6 +31,8 @@ def tick(services: Services) -> None:
     queue.reap_expired(services.db, settings.job_backoff_base_s, settings.job_backoff_max_s, dead)
     for job in dead:
         final_failure(services, job.kind, job.payload, job.error)
+    for hook in _HOOKS:
+        hook(services)
     if settings.executor == "celery":
         from vidlake.jobs.celery_app import publish
 

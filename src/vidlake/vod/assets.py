@@ -145,11 +145,12 @@ def asset_public(session: Session, asset: Asset) -> dict[str, Any]:
 def _progress(session: Session, asset: Asset) -> dict[str, Any]:
     from vidlake.db.models import Job
 
-    if asset.status == "ready" and asset.hls_complete:
-        return {"state": "completed", "progress": 100}
     if asset.status == "errored":
         return {"state": "errored", "progress": -1}
     job = session.get(Job, asset.job_id) if asset.job_id else None
+    if asset.status == "ready" and asset.hls_complete and (job is None or job.state in ("succeeded", "dead",
+                                                                                        "failed", "cancelled")):
+        return {"state": "completed", "progress": 100}
     if job is None or job.state == "queued":
         return {"state": "ingesting", "progress": 0}
     return {"state": "transcoding", "progress": round(job.progress, 1)}

@@ -19,6 +19,7 @@ from typing import Any
 from vidlake.core.clock import now
 from vidlake.db.models import Asset
 from vidlake.ffmpeg import FFmpegError, MediaInput
+from vidlake.jobs import maintenance
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
@@ -34,6 +35,8 @@ from vidlake.vod.pull import PullError, pull
 log = logging.getLogger(__name__)
 
 STORYBOARD_TILES = 50
+#: Segment and keyframe interval of the VOD ladder (seconds); ``plan_ladder``'s default.
+SEGMENT_S = 2.0
 
 
 def _asset_failed(services: Services, payload: dict[str, Any], error: str) -> None:
@@ -295,10 +298,13 @@ def _storyboard(services: Services, hls_dir: Path, duration_s: float, env_id: st
         return False
     lowest = min(playlists, key=lambda p: _rung_height(p.parent.name))
     sprite, vtt = work / "storyboard.jpg", work / "storyboard.vtt"
+    # Long media: decode keyframes only (one every segment), so never ask for more tiles than keyframes.
+    keyframes_only = duration_s > 120
+    count = int(duration_s // SEGMENT_S) if keyframes_only else int(duration_s)
     try:
         storyboard(MediaInput.trusted_output(lowest), sprite, vtt, duration_s=duration_s,
-                   count=min(STORYBOARD_TILES, max(1, int(duration_s))), columns=10, tile_width=256,
-                   image_uri="storyboard.jpg", keyframes_only=True)
+                   count=min(STORYBOARD_TILES, max(1, count)), columns=10, tile_width=256,
+                   image_uri="storyboard.jpg", keyframes_only=keyframes_only)
     except (ValueError, FFmpegError) as exc:
         log.warning("storyboard of %s failed: %s", asset_id, exc)
         return False
@@ -322,3 +328,19 @@ def _remove_other_versions(services: Services, env_id: str, asset_id: str, keep:
         for child in local.iterdir():
             if child.is_dir() and child.name != keep:
                 shutil.rmtree(child, ignore_errors=True)
+
+
+_last_expiry = [0.0]
+
+
+def _expire_uploads(services: Services) -> None:
+    """Maintenance: time out abandoned direct uploads (at most every 30 s)."""
+    if time.monotonic() - _last_expiry[0] < 30:
+        return
+    _last_expiry[0] = time.monotonic()
+    from vidlake.vod.uploads import expire_uploads
+
+    expire_uploads(services.db, services.settings.data_dir)
+
+
+maintenance.add_hook(_expire_uploads)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -39,7 +40,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import Conflict, InvalidParameters, NotFound, PayloadTooLarge, VidlakeError
+from vidlake.core.errors import (
+    Conflict,
+    InvalidParameters,
+    NotFound,
+    PayloadTooLarge,
+    StorageError,
+    StorageFull,
+    VidlakeError,
+)
 from vidlake.core.ids import new_id
 from vidlake.db.models import Upload
 from vidlake.db.session import Database
@@ -143,7 +152,9 @@ class Chunk:
     must carry (``Content-Range``), ``total`` the upload's total length declared with it, ``final``
     says the body ends the upload whatever its size (a plain PUT). ``keep_partial`` keeps the bytes of a
     body that stops early (tus), otherwise they are discarded. ``checksum`` is (algorithm, digest) to
-    verify the body against (tus ``Upload-Checksum``).
+    verify the body against (tus ``Upload-Checksum``). ``content_length`` (bytes, from the request
+    header) lets a body that cannot fit be refused before it is read; ``need_length`` refuses the write
+    while the upload's total length is unknown (tus PATCH before creation).
     """
 
     start: int
@@ -153,6 +164,8 @@ class Chunk:
     keep_partial: bool = False
     checksum: tuple[str, bytes] | None = None
     restart: bool = False
+    content_length: int | None = None
+    need_length: bool = False
 
 
 # --- paths and public shape ---------------------------------------------------------------------
@@ -200,6 +213,9 @@ def asset_request(upload: Upload) -> dict[str, Any]:
         if policy not in policies:
             policies.append(policy)
     request["playback_policy"] = policies
+    if request.get("static_renditions"):
+        request["static_renditions"] = [r["resolution"] if isinstance(r, dict) else r
+                                        for r in request["static_renditions"]]
     if upload.test:
         request["test"] = True
     return request
@@ -422,20 +438,39 @@ class _StagingLost(Exception):
 
 def _open_at(path: Path, start: int) -> BinaryIO:
     """Open (create) the staging file, truncated to ``start`` bytes, positioned at ``start``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    handle = os.fdopen(fd, "r+b")
-    if os.fstat(fd).st_size < start:
-        handle.close()
-        raise _StagingLost(str(path))
-    handle.truncate(start)
-    handle.seek(start)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = os.fdopen(fd, "r+b")
+        if os.fstat(fd).st_size < start:
+            handle.close()
+            raise _StagingLost(str(path))
+        handle.truncate(start)
+        handle.seek(start)
+    except OSError as exc:
+        raise _disk_error(exc, path.stem) from exc
     return handle
 
 
-def _sync(handle: BinaryIO) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
+def _disk_error(exc: OSError, upload_id: str) -> StorageError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(f"no space left on the staging disk for upload {upload_id!r}")
+    return StorageError(f"writing the staging file of upload {upload_id!r} failed: {exc.strerror or exc}")
+
+
+def _write(handle: BinaryIO, data: bytes, upload_id: str) -> None:
+    try:
+        handle.write(data)
+    except OSError as exc:
+        raise _disk_error(exc, upload_id) from exc
+
+
+def _sync(handle: BinaryIO, upload_id: str) -> None:
+    try:
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        raise _disk_error(exc, upload_id) from exc
 
 
 def _discard(handle: BinaryIO, start: int) -> None:
@@ -503,6 +538,14 @@ async def append(services: Services, upload_id: str, body: AsyncIterator[bytes],
             raise OffsetMismatch(state.offset, f"the write starts at byte {chunk.start} but the upload has "
                                                f"{state.offset} bytes: resume at byte {state.offset}")
         limit, total = _limit(state, chunk, start)
+        if chunk.need_length and total is None:
+            raise InvalidParameters("Upload-Length: unknown; declare it first with POST {upload url}/tus")
+        if chunk.content_length is not None and chunk.content_length > limit:
+            if chunk.size is not None and limit == chunk.size:
+                raise InvalidParameters(f"Content-Length {chunk.content_length} differs from the {chunk.size} "
+                                        "bytes of Content-Range")
+            raise PayloadTooLarge(f"the body ({chunk.content_length} bytes) goes past the upload's total length "
+                                  f"({start + limit} bytes)")
         path = staging_path(services.settings.data_dir, upload_id)
         try:
             handle = await anyio.to_thread.run_sync(_open_at, path, start)
@@ -526,16 +569,33 @@ async def append(services: Services, upload_id: str, body: AsyncIterator[bytes],
 
 async def _receive(handle: BinaryIO, body: AsyncIterator[bytes], chunk: Chunk, start: int, limit: int,
                    services: Services, upload_id: str, old_offset: int) -> int:
-    """Stream ``body`` into ``handle``; returns the byte count, fsynced. Cleans up and raises on errors."""
+    """Stream ``body`` into ``handle``; returns the byte count, fsynced. Cleans up and raises on errors.
+
+    An exception from ``body`` itself is an interruption (the client went away); a failing disk write
+    is a storage error (``StorageFull`` / ``StorageError``) and the chunk is discarded.
+    """
     hasher = CHECKSUM_ALGORITHMS[chunk.checksum[0]]() if chunk.checksum else None
     buffer = bytearray()
     received = 0
-    too_large = False
+    interrupted: Exception | None = None
+    failure: VidlakeError | None = None
+    pieces = body.__aiter__()
     try:
-        async for piece in body:
+        while True:
+            try:
+                piece = await pieces.__anext__()
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                interrupted = exc
+                break
             received += len(piece)
             if received > limit:
-                too_large = True
+                if chunk.size is not None and limit == chunk.size:
+                    failure = InvalidParameters(f"the body is longer than the {chunk.size} bytes its Content-Range "
+                                                "declares")
+                else:
+                    failure = PayloadTooLarge(f"the body goes past the upload's total length ({start + limit} bytes)")
                 break
             if hasher is not None:
                 hasher.update(piece)
@@ -543,36 +603,38 @@ async def _receive(handle: BinaryIO, body: AsyncIterator[bytes], chunk: Chunk, s
             if len(buffer) >= WRITE_BUFFER_BYTES:
                 data = bytes(buffer)
                 buffer.clear()
-                await anyio.to_thread.run_sync(handle.write, data)
-    except Exception as exc:
-        if chunk.keep_partial and chunk.checksum is None and received > 0:
-            await anyio.to_thread.run_sync(handle.write, bytes(buffer))
-            await anyio.to_thread.run_sync(_sync, handle)
-            await anyio.to_thread.run_sync(_commit, services, upload_id, old_offset, start + received, None)
-            raise UploadInterrupted(f"the request body stopped after {received} bytes; they were kept") from exc
-        await anyio.to_thread.run_sync(_discard, handle, start)
-        raise UploadInterrupted(f"the request body stopped after {received} bytes; the chunk was discarded") \
-            from exc
-    failure: VidlakeError | None = None
-    if too_large:
-        if chunk.size is not None and limit == chunk.size:
-            failure = InvalidParameters(f"the body is longer than the {chunk.size} bytes its Content-Range declares")
-        else:
-            failure = PayloadTooLarge(f"the body goes past the upload's total length ({start + limit} bytes)")
-    elif chunk.size is not None and received != chunk.size:
-        failure = InvalidParameters(f"the body has {received} bytes but its Content-Range declares {chunk.size}")
-    elif chunk.final and start + received == 0:
-        failure = InvalidParameters("the body is empty: an upload needs at least one byte")
-    elif hasher is not None and chunk.checksum is not None and hasher.digest() != chunk.checksum[1]:
-        failure = ChecksumMismatch(f"Upload-Checksum: the {chunk.checksum[0]} digest of the {received} bytes "
-                                   "received does not match; the chunk was discarded")
-    if failure is not None:
-        await anyio.to_thread.run_sync(_discard, handle, start)
-        raise failure
-    if buffer:
-        await anyio.to_thread.run_sync(handle.write, bytes(buffer))
-    await anyio.to_thread.run_sync(_sync, handle)
-    return received
+                await anyio.to_thread.run_sync(_write, handle, data, upload_id)
+        if interrupted is not None:
+            if chunk.keep_partial and chunk.checksum is None and received > 0:
+                await anyio.to_thread.run_sync(_write, handle, bytes(buffer), upload_id)
+                await anyio.to_thread.run_sync(_sync, handle, upload_id)
+                await anyio.to_thread.run_sync(_commit, services, upload_id, old_offset, start + received, None)
+                raise UploadInterrupted(f"the request body stopped after {received} bytes; they were kept") \
+                    from interrupted
+            failure = UploadInterrupted(f"the request body stopped after {received} bytes; the chunk was discarded")
+        elif failure is None and chunk.size is not None and received != chunk.size:
+            failure = InvalidParameters(f"the body has {received} bytes but its Content-Range declares {chunk.size}")
+        elif failure is None and chunk.final and start + received == 0:
+            failure = InvalidParameters("the body is empty: an upload needs at least one byte")
+        elif failure is None and hasher is not None and chunk.checksum is not None \
+                and hasher.digest() != chunk.checksum[1]:
+            failure = ChecksumMismatch(f"Upload-Checksum: the {chunk.checksum[0]} digest of the {received} bytes "
+                                       "received does not match; the chunk was discarded")
+        if failure is not None:
+            raise failure
+        if buffer:
+            await anyio.to_thread.run_sync(_write, handle, bytes(buffer), upload_id)
+        await anyio.to_thread.run_sync(_sync, handle, upload_id)
+        return received
+    except StorageError:
+        with contextlib.suppress(OSError):
+            await anyio.to_thread.run_sync(_discard, handle, start)
+        raise
+    except VidlakeError as exc:
+        if not isinstance(exc, UploadInterrupted) or not chunk.keep_partial or chunk.checksum is not None:
+            with contextlib.suppress(OSError):
+                await anyio.to_thread.run_sync(_discard, handle, start)
+        raise
 
 
 def _commit_refused(services: Services, upload_id: str) -> UploadState:

@@ -1,0 +1,177 @@
+"""Live streams (``/video/v1/live-streams``): create, get, list, delete, key reset, enable/disable,
+complete, playback ids, simulcast targets, and ingest health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from vidlake.api.deps import PrincipalDep, SessionDep
+from vidlake.api.schemas.assets import PlaybackIdCreate
+from vidlake.api.schemas.common import Page, page_params
+from vidlake.api.schemas.live import LiveStreamCreate, SimulcastTargetCreate
+from vidlake.core.errors import NotFound
+from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
+from vidlake.live import ingest
+from vidlake.live import streams as svc
+from vidlake.vod.assets import add_playback_id
+
+router = APIRouter(prefix="/video/v1/live-streams", tags=["live streams"])
+
+
+def _owner_call(fn_name: str, arg: str) -> None:
+    """Ask the ingest owner (when it runs in this process) to act on a live publisher."""
+    owner = ingest.current()
+    if owner is not None:
+        getattr(owner, fn_name)(arg)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_live_stream(body: LiveStreamCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Create a live stream; publish to ``rtmp://host:port/app/{stream_key}``."""
+    stream = svc.create_live_stream(session, principal.environment_id, body.service_request())
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.get("")
+def list_live_streams(principal: PrincipalDep, session: SessionDep, page: Page = Depends(page_params),
+                      status: str | None = None) -> dict[str, Any]:
+    """Live streams of the environment, newest first (optionally by ``status``)."""
+    rows = svc.list_live_streams(session, principal.environment_id, page.offset, page.limit, status)
+    return {"data": [svc.live_stream_public(session, s) for s in rows]}
+
+
+@router.get("/{live_stream_id}")
+def get_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """One live stream."""
+    return {"data": svc.live_stream_public(session, svc.get_live_stream(session, principal.environment_id,
+                                                                         live_stream_id))}
+
+
+@router.get("/{live_stream_id}/health")
+def live_stream_health(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Ingest health: bitrate (bits/s), frame rate, keyframe interval (s), codecs, bytes received, seconds
+    since the last frame. ``{"connected": false}`` when nothing is live."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    owner = ingest.current()
+    data = owner.health(stream.id) if owner is not None else None
+    return {"data": {"status": stream.status, **(data or {"connected": False})}}
+
+
+@router.delete("/{live_stream_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> Response:
+    """Delete the stream (a running publisher is cut; recordings stay)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.delete_live_stream(session, stream)
+    session.commit()
+    _owner_call("complete", stream.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{live_stream_id}/reset-stream-key", status_code=status.HTTP_201_CREATED)
+def reset_stream_key(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """New stream key; a publisher using the old key is disconnected."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    old = svc.reset_stream_key(session, stream)
+    session.commit()
+    _owner_call("kick_key", old)
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.put("/{live_stream_id}/disable")
+def disable_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Refuse publishes (a running publisher is cut and the session ends)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.disable(session, stream)
+    session.commit()
+    _owner_call("complete", stream.id)
+    return {"data": {}}
+
+
+@router.put("/{live_stream_id}/enable")
+def enable_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Accept publishes again."""
+    svc.enable(session, svc.get_live_stream(session, principal.environment_id, live_stream_id))
+    return {"data": {}}
+
+
+@router.put("/{live_stream_id}/complete")
+def complete_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """End the live session now: cut the publisher, skip the reconnect window, finish the recording."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    session.commit()
+    _owner_call("complete", stream.id)
+    return {"data": {}}
+
+
+# ------------------------------------------------------------------------------- playback ids
+
+@router.post("/{live_stream_id}/playback-ids", status_code=status.HTTP_201_CREATED)
+def create_playback_id(live_stream_id: str, body: PlaybackIdCreate, principal: PrincipalDep,
+                       session: SessionDep) -> dict[str, Any]:
+    """Add a playback id."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    pid = add_playback_id(session, stream.environment_id, body.policy, live_stream_id=stream.id)
+    return {"data": {"id": pid.id, "policy": pid.policy}}
+
+
+def _playback_id(session: SessionDep, stream: LiveStream, playback_id: str) -> PlaybackId:
+    pid = session.get(PlaybackId, playback_id)
+    if pid is None or pid.live_stream_id != stream.id:
+        raise NotFound(f"playback id {playback_id!r} not found on live stream {stream.id!r}")
+    return pid
+
+
+@router.get("/{live_stream_id}/playback-ids/{playback_id}")
+def get_playback_id(live_stream_id: str, playback_id: str, principal: PrincipalDep,
+                    session: SessionDep) -> dict[str, Any]:
+    """One playback id."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    pid = _playback_id(session, stream, playback_id)
+    return {"data": {"id": pid.id, "policy": pid.policy}}
+
+
+@router.delete("/{live_stream_id}/playback-ids/{playback_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_playback_id(live_stream_id: str, playback_id: str, principal: PrincipalDep,
+                       session: SessionDep) -> Response:
+    """Remove a playback id."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    session.delete(_playback_id(session, stream, playback_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ------------------------------------------------------------------------------- simulcast targets
+
+@router.post("/{live_stream_id}/simulcast-targets", status_code=status.HTTP_201_CREATED)
+def create_simulcast_target(live_stream_id: str, body: SimulcastTargetCreate, principal: PrincipalDep,
+                            session: SessionDep) -> dict[str, Any]:
+    """Add a simulcast target (used from the next publish on)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    target = svc.add_simulcast_target(session, stream, body.model_dump())
+    session.flush()
+    return {"data": svc.simulcast_public(target)}
+
+
+def _simulcast(session: SessionDep, stream: LiveStream, target_id: str) -> SimulcastTarget:
+    target = session.get(SimulcastTarget, target_id)
+    if target is None or target.live_stream_id != stream.id:
+        raise NotFound(f"simulcast target {target_id!r} not found on live stream {stream.id!r}")
+    return target
+
+
+@router.get("/{live_stream_id}/simulcast-targets/{target_id}")
+def get_simulcast_target(live_stream_id: str, target_id: str, principal: PrincipalDep,
+                         session: SessionDep) -> dict[str, Any]:
+    """One simulcast target."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    return {"data": svc.simulcast_public(_simulcast(session, stream, target_id))}
+
+
+@router.delete("/{live_stream_id}/simulcast-targets/{target_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_simulcast_target(live_stream_id: str, target_id: str, principal: PrincipalDep,
+                            session: SessionDep) -> Response:
+    """Remove a simulcast target."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    session.delete(_simulcast(session, stream, target_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

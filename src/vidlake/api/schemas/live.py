@@ -1,0 +1,55 @@
+"""Live stream request schemas (Mux's ``CreateLiveStreamRequest`` subset Vidlake implements)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from vidlake.api.schemas.assets import AssetSettings, PlaybackPolicy
+from vidlake.api.schemas.common import StrictModel
+
+
+class SimulcastTargetCreate(StrictModel):
+    """``POST .../simulcast-targets``: restream to ``{url}/{stream_key}`` (rtmp:// or rtmps://)."""
+
+    url: str = Field(min_length=8, max_length=2048, pattern=r"^rtmps?://")
+    stream_key: str | None = Field(None, max_length=255)
+    passthrough: str | None = Field(None, max_length=255)
+
+
+class LiveStreamCreate(StrictModel):
+    """``POST /video/v1/live-streams``. Times in seconds."""
+
+    playback_policy: list[PlaybackPolicy] | None = Field(None, max_length=5)
+    playback_policies: list[PlaybackPolicy] | None = Field(None, max_length=5)
+    new_asset_settings: AssetSettings | None = None
+    reconnect_window: float = Field(60.0, ge=0, le=1800)
+    latency_mode: Literal["standard", "reduced", "low"] | None = None
+    reduced_latency: bool | None = None
+    low_latency: bool | None = None
+    max_continuous_duration: int = Field(43200, ge=60, le=43200)
+    passthrough: str | None = Field(None, max_length=255)
+    test: bool | None = None
+    audio_only: bool | None = Field(None, description="Accepted for SDK compatibility.")
+    use_slate_for_standard_latency: bool | None = Field(None, description="Accepted; no slate is inserted.")
+    simulcast_targets: list[SimulcastTargetCreate] | None = Field(None, max_length=6)
+
+    @field_validator("playback_policy", "playback_policies", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def service_request(self) -> dict[str, Any]:
+        """The plain dict ``live.streams.create_live_stream`` takes."""
+        mode = self.latency_mode or ("low" if self.low_latency else "reduced" if self.reduced_latency else "standard")
+        return {
+            "playback_policy": list(dict.fromkeys((self.playback_policy or []) + (self.playback_policies or []))),
+            "new_asset_settings": self.new_asset_settings.pipeline_request() if self.new_asset_settings else None,
+            "reconnect_window": self.reconnect_window,
+            "latency_mode": mode,
+            "max_continuous_duration": self.max_continuous_duration,
+            "passthrough": self.passthrough,
+            "test": bool(self.test),
+            "simulcast_targets": [t.model_dump() for t in self.simulcast_targets or []],
+        }

@@ -158,3 +158,44 @@ def test_asset_api_validation_pagination_and_delete(server: VidlakeServer, files
         assert c.delete(f"/video/v1/assets/{created[0]}").status_code == 204
         assert c.get(f"/video/v1/assets/{created[0]}").status_code == 404
         assert c.delete(f"/video/v1/assets/{created[0]}").status_code == 404
+
+
+def test_asset_events_reach_webhooks(server: VidlakeServer, files: FileServer) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
+    from test_webhooks import Receiver
+
+    receiver = Receiver([])
+    try:
+        with server.client() as c:
+            hook = c.post("/system/v1/webhooks", json={"url": receiver.url}).json()["data"]
+            created = c.post("/video/v1/assets", json={"input": [{"url": f"{files.url}/clip.mp4"}],
+                                                       "playback_policy": ["public"]}).json()["data"]
+            wait_asset(c, created["id"])
+            deadline = time.monotonic() + 30
+            types: list[str] = []
+            while time.monotonic() < deadline:
+                import json
+
+                types = [json.loads(body)["type"] for _, body in receiver.calls
+                         if json.loads(body)["object"]["id"] == created["id"]]
+                if "video.asset.ready" in types:
+                    break
+                time.sleep(0.1)
+            c.delete(f"/system/v1/webhooks/{hook['id']}")
+        assert types[:2] == ["video.asset.created", "video.asset.ready"], types
+    finally:
+        receiver.httpd.shutdown()
+
+
+def test_private_input_urls_are_refused(tmp_path: Path) -> None:
+    strict = VidlakeServer(tmp_path / "strict", env={"VIDLAKE_ALLOW_PRIVATE_NETWORKS": "false"}, workers=0).start()
+    try:
+        for url in ("http://127.0.0.1:8000/x.mp4", "http://169.254.169.254/latest", "http://10.0.0.1/a.mp4",
+                    "http://[::1]/v.mp4", "http://localhost/v.mp4"):
+            r = httpx.post(f"{strict.url}/video/v1/assets", json={"input": [{"url": url}]}, auth=strict.auth)
+            assert r.status_code == 400, (url, r.text)
+            assert r.json()["error"]["messages"][0].startswith("input[0].url:")
+    finally:
+        strict.stop()

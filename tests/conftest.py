@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from services import postgres, redis, s3_server
+from services import fresh_pg_database, postgres, redis, s3_server
 
 from vidlake.core.settings import Settings
 from vidlake.db.migrate import upgrade

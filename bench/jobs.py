@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
-from services import BIN, postgres  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from services import BIN, postgres
+from sqlalchemy import func, select
 
-from vidlake.db.migrate import upgrade  # noqa: E402
-from vidlake.db.models import Job  # noqa: E402
-from vidlake.db.session import Database  # noqa: E402
-from vidlake.jobs import queue  # noqa: E402
+from vidlake.db.migrate import upgrade
+from vidlake.db.models import Job
+from vidlake.db.session import Database
+from vidlake.jobs import queue
 
 
 def _workers(db_url: str, count: int, data: Path) -> list[subprocess.Popen[bytes]]:

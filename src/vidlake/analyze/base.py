@@ -24,6 +24,8 @@ class Analyser(ABC):
     """
 
     name: ClassVar[str] = "analyser"
+    #: Smallest frame short side (pixels) this analyser needs; the run decodes at the largest asked.
+    short_side: ClassVar[int] = 160
 
     def begin(self, info: VideoInfo) -> None:  # noqa: B027 - optional hook
         """Receive the stream description before the first frame (default: ignore it)."""
@@ -41,15 +43,17 @@ def run_analysers(
     path: str | os.PathLike[str],
     analysers: Sequence[Analyser],
     *,
-    short_side: int = 160,
+    short_side: int | None = None,
     step: int = 1,
     fast: bool = True,
     container_format: str | None = None,
     allowed_formats: frozenset[str] = ALLOWED_FORMATS,
+    threads: str = "AUTO",
 ) -> dict[str, dict[str, Any]]:
     """Decode ``path`` once and run every analyser over it; return ``{analyser.name: result}``.
 
-    Decoding options are those of :func:`~vidlake.analyze.frames.read_frames`. The output also has a
+    Decoding options are those of :func:`~vidlake.analyze.frames.read_frames`; ``short_side``
+    defaults to the largest :attr:`Analyser.short_side` of ``analysers``. The output also has a
     ``"video"`` entry describing the stream (sizes in pixels, ``fps`` in frames per second,
     ``duration`` and ``analysed_until`` in seconds, ``frames`` analysed).
     """
@@ -62,12 +66,13 @@ def run_analysers(
     started = False
     for frame in read_frames(
         path,
-        short_side=short_side,
+        short_side=short_side or max((a.short_side for a in analysers), default=160),
         step=step,
         fast=fast,
         container_format=container_format,
         allowed_formats=allowed_formats,
         info_out=info_box,
+        threads=threads,
     ):
         if not started:
             for analyser in analysers:

@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
-APT_PACKAGES := postgresql redis-server chromium
+APT_PACKAGES := postgresql redis-server chromium espeak-ng
 
 .PHONY: run test install install-test system-deps vendor lint typecheck bench clean
 

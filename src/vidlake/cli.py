@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -67,8 +67,18 @@ def serve(
     pool = WorkerPool(settings, settings.workers) if settings.executor == "local" and settings.workers else None
     stop = threading.Event()
 
+    live = None
+    if settings.rtmp_port:
+        from vidlake.live.ingest import LiveIngest
+
+        live = LiveIngest(services, host=settings.http_host, port=settings.rtmp_port, preset="veryfast")
+        live.start_in_thread()
+        console.print(f"RTMP ingest on rtmp://{settings.http_host}:{live.server.port}/live/{{stream_key}}")
+
     def shutdown() -> None:
         stop.set()
+        if live is not None:
+            live.stop()
         if pool:
             pool.stop()
 
@@ -214,6 +224,53 @@ def upload(
     for pid in asset.get("playback_ids", []):
         console.print(f"playback: {client.server}/{pid['id']}.m3u8  ({pid['policy']})")
         console.print(f"player:   {client.server}/player/{pid['id']}")
+
+
+@app.command()
+def render(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Edit or template JSON")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the render and the new asset")] = False,
+    preview: Annotated[bool, typer.Option(help="Fast low-resolution draft")] = False,
+    values: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Merge values (JSON)")] = None,
+    server: Annotated[str | None, typer.Option(help="Server URL (VIDLAKE_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="ID:SECRET (else VIDLAKE_TOKEN_ID/SECRET)")] = None,
+) -> None:
+    """Render a timeline (or a template file with --values) into a new asset; print its playback URL."""
+    import json
+
+    from rich.progress import BarColumn, Progress
+
+    from vidlake.client import ApiError, VidlakeClient
+    from vidlake.edit import TemplateError, apply_template
+
+    asset: dict[str, Any] = {}
+    try:
+        doc = json.loads(file.read_text())
+        if "edit" in doc:
+            doc = apply_template(doc, json.loads(values.read_text()) if values else {})
+        client = VidlakeClient(server, token)
+        edit = client.call("POST", "/video/v1/edits", json={**doc, "preview": preview})
+        console.print(f"edit:     {edit['id']} ({edit['status']})")
+        if not wait:
+            return
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      "[progress.percentage]{task.percentage:>3.0f}%", console=err) as bar:
+            task = bar.add_task("rendering", total=100)
+            edit = client.wait_edit(edit["id"], on_progress=lambda e: bar.update(task, completed=e["progress"]))
+            if edit["status"] == "completed":
+                bar.update(task, description="processing", completed=0)
+                asset = client.wait_asset(edit["asset_id"], on_progress=lambda a: bar.update(
+                    task, completed=max(0, a.get("progress", {}).get("progress", 0))))
+    except (ApiError, TemplateError, ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if edit["status"] != "completed" or asset["status"] == "errored":
+        problem = edit.get("errors") or asset.get("errors") or {}
+        err.print(f"[red]{edit['status']}:[/red] {'; '.join(problem.get('messages', []))}")
+        raise typer.Exit(1)
+    console.print(f"asset:    {asset['id']} ({asset['status']})")
+    for pid in asset.get("playback_ids", []):
+        console.print(f"playback: {client.server}/{pid['id']}.m3u8  ({pid['policy']})")
 
 
 @app.command()

@@ -127,3 +127,17 @@ class VidlakeClient:
                 raise ApiError(f"upload {upload_id} ended {upload['status']}: {upload.get('error')}")
             time.sleep(0.3)
         raise ApiError(f"upload {upload_id} made no asset in {timeout_s:.0f} s")
+
+    def wait_edit(self, edit_id: str, timeout_s: float = 3600,
+                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Poll the edit (``/video/v1/edits``) until it is completed, errored or cancelled."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            edit: dict[str, Any] = self.call("GET", f"/video/v1/edits/{edit_id}")
+            if on_progress:
+                on_progress(edit)
+            if edit["status"] not in ("queued", "rendering"):
+                return edit
+            if time.monotonic() > deadline:
+                raise ApiError(f"edit {edit_id} still {edit['status']} after {timeout_s:.0f} s")
+            time.sleep(0.5)

@@ -13,13 +13,17 @@ from vidlake.api import errors
 from vidlake.api.metrics import Metrics
 from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from vidlake.api.routes import (
+    analyses,
     assets,
+    edits,
     health,
     jobs,
     live_streams,
     playback,
+    reframes,
     signing_keys,
     system,
+    templates,
     upload_data,
     uploads,
     webhooks,
@@ -72,8 +76,9 @@ def create_app(
     app.state.metrics = Metrics(services)
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
-    for router in (health.router, system.router, signing_keys.router, webhooks.router, jobs.router, assets.router,
-                   uploads.router, upload_data.router, live_streams.router):
+    routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
+               templates, analyses, reframes)
+    for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")

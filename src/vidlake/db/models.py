@@ -201,3 +201,117 @@ class SigningKey(Base):
     environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
     public_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class LiveStream(Base):
+    """A live stream: publishers push to ``rtmp://host:port/app/{stream_key}``.
+
+    ``status``: idle → active → idle, or disabled. ``new_asset_settings`` is ``None`` when the stream is
+    not recorded. ``reconnect_window`` and ``max_continuous_duration`` are seconds. ``hls_prefix`` is
+    the storage prefix of the current live HLS output (``None`` when nothing plays).
+    """
+
+    __tablename__ = "live_streams"
+    __table_args__ = (Index("ix_live_streams_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    stream_key: Mapped[str] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="idle")
+    passthrough: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    new_asset_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reconnect_window: Mapped[float] = mapped_column(Float, default=60.0)
+    latency_mode: Mapped[str] = mapped_column(String(16), default="standard")
+    max_continuous_duration: Mapped[int] = mapped_column(Integer, default=43200)
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    active_asset_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recent_asset_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hls_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SimulcastTarget(Base):
+    """Where a live stream is restreamed without re-encoding: ``{url}/{stream_key}`` (RTMP/RTMPS).
+
+    ``status``: idle → starting → broadcasting → idle, or errored.
+    """
+
+    __tablename__ = "simulcast_targets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    live_stream_id: Mapped[str] = mapped_column(ForeignKey("live_streams.id", ondelete="CASCADE"), index=True)
+    environment_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    stream_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    passthrough: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="idle")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Edit(Base):
+    """A render of a timeline document into a new asset (``vidlake.edit``).
+
+    ``status``: queued → rendering → completed | errored | cancelled. ``document`` is the edit
+    document as rendered (templates already filled); ``request`` keeps the new asset's settings
+    (``playback_policy``, ``passthrough``); ``details`` holds ``filter_graph`` once compiled;
+    ``duration`` is the output's length in seconds; ``progress`` is percent (0-100).
+    """
+
+    __tablename__ = "edits"
+    __table_args__ = (Index("ix_edits_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    preview: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    template_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    asset_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Template(Base):
+    """A stored edit document with ``{{placeholders}}``; ``defaults`` fill missing merge values."""
+
+    __tablename__ = "templates"
+    __table_args__ = (Index("ix_templates_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    placeholders: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Analysis(Base):
+    """An analysis run over an asset: ``kinds`` requested, ``status`` queued → running → completed |
+    errored. Full results live in storage (``result_key``); ``summary`` keeps the small parts
+    (best cover time, scene count, quality flags) for listing and for the asset."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)

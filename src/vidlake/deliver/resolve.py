@@ -37,6 +37,8 @@ class PlaybackTarget:
     live_stream_id: str | None = None
     static_files: list[dict[str, Any]] = field(default_factory=list)
     images_prefix: str | None = None
+    cover_time_s: float | None = None
+    text_tracks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def resolve(session: Session, playback_id: str) -> PlaybackTarget:
@@ -55,7 +57,8 @@ def resolve(session: Session, playback_id: str) -> PlaybackTarget:
         return PlaybackTarget(playback_id=pid.id, policy=pid.policy, environment_id=pid.environment_id,
                               hls_prefix=asset.hls_prefix, complete=asset.hls_complete, duration_s=asset.duration,
                               asset_id=asset.id, static_files=list(asset.static_renditions or []),
-                              images_prefix=asset.images_prefix)
+                              images_prefix=asset.images_prefix, cover_time_s=asset.settings.get("cover_time"),
+                              text_tracks=[t for t in asset.tracks or [] if t.get("type") == "text"])
     if pid.live_stream_id:
         from vidlake.deliver import live_hook
 

@@ -16,7 +16,14 @@ Handler = Callable[["JobContext"], "dict[str, Any] | None"]
 FinalFailure = Callable[["Services", "dict[str, Any]", str], None]
 
 #: Modules that register Vidlake's own job kinds; imported by every worker.
-BUILTIN_MODULES = ("vidlake.jobs.builtin", "vidlake.events.webhooks", "vidlake.vod.pipeline")
+BUILTIN_MODULES = (
+    "vidlake.jobs.builtin",
+    "vidlake.events.webhooks",
+    "vidlake.vod.pipeline",
+    "vidlake.analyze.jobs",
+    "vidlake.edit.jobs",
+    "vidlake.analyze.reframe_job",
+)
 
 
 @dataclass(frozen=True)

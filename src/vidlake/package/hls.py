@@ -24,12 +24,13 @@ class PlaylistError(ValueError):
     """The text is not a valid HLS playlist."""
 
 
-def parse_attributes(text: str) -> dict[str, str]:
-    """Parse an attribute list (``A=1,B="x,y"``); quoted values are returned without quotes."""
+def parse_attributes(text: str, keep_quotes: bool = False) -> dict[str, str]:
+    """Parse an attribute list (``A=1,B="x,y"``); quoted values are returned without quotes unless
+    ``keep_quotes`` (used for attributes kept verbatim, so they are written back as they were)."""
     out: dict[str, str] = {}
     for m in _ATTR.finditer(text):
         value = m.group(2)
-        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+        if not keep_quotes and value.startswith('"') and value.endswith('"') and len(value) >= 2:
             value = value[1:-1]
         out[m.group(1)] = value
     return out
@@ -195,6 +196,7 @@ def parse_master(text: str) -> MasterPlaylist:
     """Parse a master playlist. Raises :class:`PlaylistError` on malformed input."""
     pl = MasterPlaylist()
     pending: dict[str, str] | None = None
+    raw: dict[str, str] = {}
     known = {"BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "RESOLUTION", "FRAME-RATE", "AUDIO"}
     for line in _lines(text):
         if not line.startswith("#"):
@@ -213,7 +215,7 @@ def parse_master(text: str) -> MasterPlaylist:
                     resolution=res,
                     frame_rate=float(pending["FRAME-RATE"]) if "FRAME-RATE" in pending else None,
                     audio=pending.get("AUDIO"),
-                    extra_attributes={k: v for k, v in pending.items() if k not in known},
+                    extra_attributes={k: v for k, v in raw.items() if k not in known},
                 ))
             except (KeyError, ValueError) as exc:
                 raise PlaylistError(f"bad #EXT-X-STREAM-INF before {line!r}") from exc
@@ -222,6 +224,7 @@ def parse_master(text: str) -> MasterPlaylist:
         tag, _, value = line.partition(":")
         if tag == "#EXT-X-STREAM-INF":
             pending = parse_attributes(value)
+            raw = parse_attributes(value, keep_quotes=True)
         elif tag == "#EXT-X-MEDIA":
             a = parse_attributes(value)
             try:

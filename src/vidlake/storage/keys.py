@@ -37,3 +37,20 @@ def asset_static(environment_id: str, asset_id: str, name: str) -> str:
 def asset_image(environment_id: str, asset_id: str, name: str) -> str:
     """A rendered image (storyboard sprite and VTT, cached thumbnails and animations)."""
     return f"{asset_prefix(environment_id, asset_id)}/images/{name}"
+
+
+def edit_prefix(environment_id: str, edit_id: str) -> str:
+    """Everything stored for one edit (cloud editing render)."""
+    return f"env/{environment_id}/edits/{edit_id}"
+
+
+def edit_output(environment_id: str, edit_id: str, attempt_tag: str) -> str:
+    """A rendered MP4 of an edit; it becomes the source file of the edit's new asset. ``attempt_tag``
+    is unique per job attempt, so a retry never overwrites a file an asset already points at."""
+    return f"{edit_prefix(environment_id, edit_id)}/render-{attempt_tag}.mp4"
+
+
+def reframe_output(environment_id: str, asset_id: str, job_tag: str) -> str:
+    """The rendered MP4 of an auto-reframe; it is the source file of the new asset ``asset_id`` (so
+    deleting that asset deletes it). ``job_tag`` is unique per job attempt."""
+    return f"{asset_prefix(environment_id, asset_id)}/reframe-{job_tag}.mp4"

@@ -95,3 +95,17 @@ def delete_playback_id(asset_id: str, playback_id: str, principal: PrincipalDep,
     """Remove a playback id (its URLs stop working)."""
     session.delete(_playback_id(session, principal.environment_id, asset_id, playback_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{asset_id}/similar")
+def similar(asset_id: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep,
+            threshold: float = 0.6, limit: int = 20) -> dict[str, Any]:
+    """Near-duplicates of this asset among the environment's fingerprinted assets (both need a
+    completed ``fingerprint`` analysis), best first, with a similarity in [0, 1]."""
+    from vidlake.api.routes.analyses import similar_assets
+
+    if not 0 < threshold <= 1 or not 1 <= limit <= 100:
+        from vidlake.core.errors import InvalidParameters
+
+        raise InvalidParameters("threshold: must be in (0, 1]; limit: 1..100")
+    return {"data": similar_assets(session, services, principal.environment_id, asset_id, threshold, limit)}

@@ -86,6 +86,15 @@ def master_playlist(playback_id: str, services: ServicesDep, token: str | None =
         raise NotFound("playlist not found") from exc
     suffix = _token_suffix(token)
     playlist = hls.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{suffix}")
+    if target.text_tracks and isinstance(playlist, hls.MasterPlaylist):
+        for track in target.text_tracks:
+            playlist.renditions.append(hls.Rendition(
+                type="SUBTITLES", group_id="subs", name=str(track.get("name", "Subtitles")),
+                uri=f"{playback_id}/text/{track['id']}.m3u8{suffix}", default=False, autoselect=True,
+                language=track.get("language_code")))
+        for variant in playlist.variants:
+            variant.extra_attributes["SUBTITLES"] = '"subs"'
+
     cache = "public, max-age=300" if target.complete else "no-cache"
     return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
                     headers=_headers(target, cache))
@@ -164,8 +173,13 @@ async def thumbnail(
     from vidlake.vod.images import thumbnail as render_thumbnail
 
     target = await run_in_threadpool(_target, services, playback_id, token, "t")
+    if target.live_stream_id is not None:  # live: the pipeline refreshes one JPEG per segment
+        if fmt != "jpg":
+            raise NotFound("live thumbnails are JPEG only")
+        return _serve_key(services, f"{target.hls_prefix}/thumbnail.jpg", "image/jpeg", _headers(target, "no-cache"))
     duration = target.duration_s or 0.0
-    at = min(time, max(0.0, duration - 0.05)) if time is not None else duration / 2
+    default = target.cover_time_s if target.cover_time_s is not None else duration / 2
+    at = min(time if time is not None else default, max(0.0, duration - 0.05))
     name = f"thumb-{_digest(at, width, height, fit_mode)}.{fmt}"
 
     def render(hls_dir: Path, dest: Path) -> None:
@@ -242,3 +256,32 @@ def static_rendition(playback_id: str, name: str, request: Request, services: Se
     key = keys.asset_static(target.environment_id, target.asset_id, name)
     return _serve_key(services, key, "audio/mp4" if name.endswith(".m4a") else "video/mp4",
                       _headers(target, IMMUTABLE))
+
+
+def _text_track(target: PlaybackTarget, track_id: str) -> dict[str, object]:
+    track = next((t for t in target.text_tracks if t.get("id") == track_id), None)
+    if track is None or target.asset_id is None:
+        raise NotFound(f"text track {track_id!r} not found")
+    return track
+
+
+@router.get("/{playback_id}/text/{track_id}.vtt", summary="Text track (WebVTT)")
+def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep, token: str | None = None) -> Response:
+    """A subtitles track as WebVTT (also listed in the master playlist)."""
+    target = _target(services, playback_id, token, "v")
+    track = _text_track(target, track_id)
+    language = str(track.get("language_code") or "en")
+    return _serve_key(services, _image_key(target, f"captions-{language}.vtt"), "text/vtt",
+                      _headers(target, "public, max-age=300"))
+
+
+@router.get("/{playback_id}/text/{track_id}.m3u8", summary="Text track media playlist")
+def text_track_playlist(playback_id: str, track_id: str, services: ServicesDep, token: str | None = None) -> Response:
+    """A one-segment HLS subtitles playlist pointing at the WebVTT file."""
+    target = _target(services, playback_id, token, "v")
+    _text_track(target, track_id)
+    duration = max(1.0, target.duration_s or 1.0)
+    body = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{int(duration + 0.999)}\n"
+            f"#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{duration:.3f},\n"
+            f"{track_id}.vtt{_token_suffix(token)}\n#EXT-X-ENDLIST\n")
+    return Response(body, media_type="application/vnd.apple.mpegurl", headers=_headers(target, "public, max-age=300"))

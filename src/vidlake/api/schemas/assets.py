@@ -41,7 +41,23 @@ class AssetSettings(StrictModel):
     master_access: Literal["none"] | None = None
     test: bool | None = None
     per_title_encode: bool | None = None
+    analyses: list[str] | None = Field(
+        None, max_length=16, description="Vidlake: analysis kinds to run when the asset is ready (GET "
+        "/video/v1/analyses/kinds lists them).")
     copy_overlays: bool | None = Field(None, description="Accepted for SDK compatibility; overlays are not supported.")
+
+    @field_validator("analyses")
+    @classmethod
+    def _known_analyses(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from vidlake.analyze.registry import kinds
+
+        known = kinds()
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return list(dict.fromkeys(value))
 
     @field_validator("playback_policy", "playback_policies", mode="before")
     @classmethod

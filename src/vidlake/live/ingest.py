@@ -1,0 +1,546 @@
+"""The live ingest owner: the RTMP server, the registry of live sessions, the per-stream pipelines.
+
+One process (``vidlake serve``) owns an :class:`LiveIngest`; it runs the RTMP server on its own
+asyncio loop in a thread (:meth:`LiveIngest.start_in_thread`). API routes reach it through
+:func:`current` and its thread-safe methods (:meth:`kick_key`, :meth:`complete`, :meth:`health`).
+
+A *live session* is what one live asset spans: it starts with a publish on an idle stream and ends when
+the publisher has been gone for ``reconnect_window`` seconds (or on ``complete``/disable/delete). Each
+publish inside it is a *run* with its own ffmpeg; the playlists viewers get are written here from the
+runs' segments, with ``EXT-X-DISCONTINUITY`` between runs and a sliding window of
+:data:`~vidlake.live.pipeline.LIVE_WINDOW_SECONDS`.
+
+States and events: publish accepted → ``connected`` (+ ``recording`` when recorded); first segment →
+status ``active`` + ``active``; publisher gone → ``disconnected``; window over → status ``idle`` +
+``idle`` (+ ``video.asset.live_stream_completed`` for the recording).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vidlake.core.clock import now
+from vidlake.core.ids import new_id
+from vidlake.db.models import LiveStream, PlaybackId
+from vidlake.deliver import live_hook
+from vidlake.deliver.resolve import PlaybackTarget
+from vidlake.live import pipeline, simulcast, streams
+from vidlake.live.rtmp import PublishInfo, RtmpServer, RtmpServerConfig, SessionStats, SubprocessTarget
+from vidlake.live.rtmp.conn import Peer
+from vidlake.live.simulcast import SimulcastDestination
+from vidlake.package import hls
+from vidlake.services import Services
+from vidlake.storage import keys
+from vidlake.vod.publish import HlsPublisher
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POLL_S = 0.1  #: how often a run's ffmpeg playlists are read for new segments (seconds)
+THUMBNAIL_S = 5.0  #: how often the live thumbnail is refreshed (seconds)
+
+
+@dataclass
+class SegmentEntry:
+    """A segment of the live session: ``uri`` relative to the session root, ``duration`` in seconds."""
+
+    uri: str
+    duration: float
+    discontinuity: bool
+
+
+@dataclass
+class LiveSession:
+    """One live session of a stream (one live asset when recorded), across reconnects."""
+
+    stream_id: str
+    environment_id: str
+    stream_key: str
+    prefix: str
+    root: Path
+    plan: pipeline.LivePlan
+    asset_id: str | None
+    publisher: HlsPublisher
+    runs: int = 0
+    segments: list[list[SegmentEntry]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    active: bool = False
+    connected: bool = False
+    master_written: bool = False
+    finalize_handle: asyncio.TimerHandle | None = None
+    ended: bool = False
+    last_stats: SessionStats | None = None
+    thumbnail_at: float = -1e9
+    thumbnail_proc: subprocess.Popen[bytes] | None = None
+
+
+class LiveIngest:
+    """Owns the RTMP server and every live session of this process.
+
+    ``rungs``: transcoded rungs below the passthrough rung (``()`` for passthrough only); ``preset``: x264
+    preset of those rungs.
+    """
+
+    def __init__(self, services: Services, *, host: str = "127.0.0.1", port: int = 1935,
+                 config: RtmpServerConfig | None = None, preset: str = "veryfast",
+                 rungs: tuple[pipeline.Rung, ...] = pipeline.DEFAULT_RUNGS) -> None:
+        self.services = services
+        self.preset = preset
+        self.rungs = rungs
+        self.server = RtmpServer(self._authorize, host=host, port=port, config=config)
+        self.sessions: dict[str, LiveSession] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopping: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.work_root = services.settings.data_dir / "live"
+
+    # ---------------------------------------------------------------------------- running
+
+    def start_in_thread(self) -> None:
+        """Run the RTMP server on a new asyncio loop in a daemon thread; returns once it listens."""
+        self._thread = threading.Thread(target=self._thread_main, name="vidlake-live", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the RTMP server did not start")
+        _CURRENT[:] = [self]
+
+    def _thread_main(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        await self.server.start()
+        self._ready.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.server.close()
+            for live in list(self.sessions.values()):
+                await self._finalize(live)
+
+    def stop(self) -> None:
+        """Stop the server (publishers are cut, sessions finalized) and join the thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if self.loop is not None and self._stopping is not None:
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._stopping.set)
+        thread.join(60)
+        _CURRENT[:] = []
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout_s: float = 30.0) -> T:
+        """Run ``coro`` on the ingest loop from another thread and wait for its result."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("live ingest is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    # ---------------------------------------------------------------------------- API side (thread-safe)
+
+    def kick_key(self, stream_key: str) -> bool:
+        """Cut the publisher using ``stream_key`` (e.g. the old key after a reset)."""
+        return self._call(self.server.kick(stream_key))
+
+    def complete(self, stream_id: str) -> None:
+        """Cut the publisher of the stream and end its session now (no reconnect window)."""
+        self._call(self._complete(stream_id))
+
+    def health(self, stream_id: str) -> dict[str, Any] | None:
+        """Ingest health of the stream's live session (``None`` when no session)."""
+        live = self.sessions.get(stream_id)
+        if live is None:
+            return None
+        stats = self.server.stats(live.stream_key) if live.connected else None
+        return health_public(stats or live.last_stats, connected=live.connected)
+
+    def all_health(self) -> list[tuple[str, dict[str, Any]]]:
+        """(stream id, health) of every live session."""
+        out = []
+        for stream_id in list(self.sessions):
+            data = self.health(stream_id)
+            if data is not None:
+                out.append((stream_id, data))
+        return out
+
+    # ---------------------------------------------------------------------------- sessions
+
+    async def _complete(self, stream_id: str) -> None:
+        live = self.sessions.get(stream_id)
+        if live is None:
+            return
+        if live.connected:
+            await self.server.kick(live.stream_key)
+        await self._finalize(live)
+
+    async def _authorize(self, app: str, key: str, peer: Peer) -> Any:
+        row = await asyncio.to_thread(self._load_stream, key)
+        if row is None:
+            return None
+        stream_id, env_id, latency_mode, recorded, targets = row
+        live = self.sessions.get(stream_id)
+        if live is not None and live.ended:
+            live = None
+        if live is None:
+            live = await asyncio.to_thread(self._open_session, stream_id, env_id, key, latency_mode, recorded)
+            self.sessions[stream_id] = live
+        elif live.finalize_handle is not None:
+            live.finalize_handle.cancel()
+            live.finalize_handle = None
+        live.stream_key = key
+        return RunTarget(self, live, targets)
+
+    def _load_stream(self, key: str) -> tuple[str, str, str, bool, list[SimulcastDestination]] | None:
+        with self.services.db.session() as session:
+            stream = streams.by_stream_key(session, key)
+            if stream is None or stream.status == "disabled":
+                return None
+            dests = simulcast.destinations(session, stream.id)
+            return stream.id, stream.environment_id, stream.latency_mode, stream.new_asset_settings is not None, dests
+
+    def _open_session(self, stream_id: str, env_id: str, key: str, latency_mode: str,
+                      recorded: bool) -> LiveSession:
+        """Start a live session: the recording asset (if recorded) and the output prefix."""
+        asset_id: str | None = None
+        with self.services.db.session() as session:
+            stream = session.get(LiveStream, stream_id)
+            assert stream is not None
+            if recorded:
+                from vidlake.live.recording import create_live_asset
+
+                asset = create_live_asset(session, stream)
+                asset_id = asset.id
+                prefix = keys.asset_hls(env_id, asset.id, "live")
+            else:
+                prefix = streams.live_prefix(env_id, stream_id, new_id(16))
+            stream.hls_prefix = None
+        storage = self.services.storage
+        root = storage.local_dir(prefix) or (self.work_root / prefix)
+        root.mkdir(parents=True, exist_ok=True)
+        live_plan = pipeline.plan(latency_mode, self.rungs)
+        return LiveSession(stream_id=stream_id, environment_id=env_id, stream_key=key, prefix=prefix, root=root,
+                           plan=live_plan, asset_id=asset_id, publisher=HlsPublisher(root, storage, prefix),
+                           segments=[[] for _ in range(live_plan.variant_count)])
+
+    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run_started(self, live: LiveSession) -> None:
+        """A publish of ``live`` was accepted and its pipeline started."""
+        live.connected = True
+        await asyncio.to_thread(self._db_connected, live)
+
+    def _db_connected(self, live: LiveSession) -> None:
+        with self.services.db.session() as session:
+            stream = session.get(LiveStream, live.stream_id)
+            if stream is None:
+                return
+            stream.connected = True
+            stream.active_asset_id = live.asset_id
+            streams.set_status(session, stream, stream.status, "connected")
+            if live.asset_id:
+                streams.set_status(session, stream, stream.status, "recording")
+
+    async def run_ended(self, live: LiveSession, run: int, stats: SessionStats | None) -> None:
+        """The publisher of ``run`` is gone: wait ``reconnect_window`` for it to return.
+
+        Runs as its own task after the connection released the key, so a publisher that reconnects at once
+        is not refused as a duplicate.
+        """
+        latest = run == live.runs - 1
+        if latest:
+            live.connected = False
+            live.last_stats = stats
+        window = await asyncio.to_thread(self._db_disconnected, live)
+        if live.ended or not latest or live.runs - 1 != run:
+            return
+        if window is None or window <= 0:
+            await self._finalize(live)
+            return
+        loop = asyncio.get_running_loop()
+        live.finalize_handle = loop.call_later(window, lambda: self._track(self._finalize(live)))
+
+    def _db_disconnected(self, live: LiveSession) -> float | None:
+        with self.services.db.session() as session:
+            stream = session.get(LiveStream, live.stream_id)
+            if stream is None:
+                return None
+            stream.connected = live.connected
+            streams.set_status(session, stream, stream.status, "disconnected")
+            return None if stream.deleted_at is not None or stream.status == "disabled" else stream.reconnect_window
+
+    async def _finalize(self, live: LiveSession) -> None:
+        """End the live session: final playlists, recording asset, status idle."""
+        if live.ended:
+            return
+        live.ended = True
+        if live.finalize_handle is not None:
+            live.finalize_handle.cancel()
+            live.finalize_handle = None
+        await asyncio.to_thread(self._finalize_sync, live)
+        if self.sessions.get(live.stream_id) is live:
+            del self.sessions[live.stream_id]
+
+    def _finalize_sync(self, live: LiveSession) -> None:
+        from vidlake.live.recording import finish_recording
+
+        with self.services.db.session() as session:
+            stream = session.get(LiveStream, live.stream_id)
+            if stream is not None:
+                stream.hls_prefix = None
+                stream.active_asset_id = None
+                if live.asset_id:
+                    stream.recent_asset_ids = [*(stream.recent_asset_ids or []), live.asset_id][-10:]
+                if stream.status == "active":
+                    streams.set_status(session, stream, "idle")
+        if live.asset_id:
+            try:
+                finish_recording(self.services, live)
+            except Exception:
+                log.exception("live %s: finishing the recording failed", live.stream_id)
+        else:  # not recorded: nothing of the session is kept
+            self.services.storage.delete_prefix(live.prefix + "/")
+        if not live.publisher.in_place:  # the local mirror of remote storage
+            shutil.rmtree(live.root, ignore_errors=True)
+
+    # ---------------------------------------------------------------------------- segments
+
+    def poll(self, live: LiveSession, run: int) -> bool:
+        """Pick up new segments of ``run``; rewrite and publish the live playlists. True if any."""
+        new = False
+        for i in range(live.plan.variant_count):
+            path = live.root / pipeline.variant_dir(run, i) / "index.m3u8"
+            try:
+                playlist = hls.read(path)
+            except (OSError, ValueError):
+                continue
+            if not isinstance(playlist, hls.MediaPlaylist):
+                continue
+            for seg in playlist.segments:
+                uri = f"{pipeline.variant_dir(run, i)}/{seg.uri}"
+                if uri in live.seen:
+                    continue
+                live.seen.add(uri)
+                first_of_run = not any(e.uri.startswith(f"run{run}/") for e in live.segments[i])
+                live.segments[i].append(SegmentEntry(uri, seg.duration, first_of_run and bool(live.segments[i])))
+                new = True
+        if new:
+            self.write_playlists(live, final=False)
+            live.publisher.publish()
+            self._thumbnail(live)
+        return new
+
+    def _thumbnail(self, live: LiveSession) -> None:
+        """Refresh ``thumbnail.jpg`` from the newest passthrough segment every :data:`THUMBNAIL_S` seconds
+        (a separate ffmpeg decoding one keyframe; the previous one is reaped, never waited for)."""
+        proc = live.thumbnail_proc
+        if proc is not None:
+            if proc.poll() is None:
+                return
+            live.thumbnail_proc = None
+            thumb = live.root / "thumbnail.jpg"
+            if proc.returncode == 0 and not live.publisher.in_place and thumb.is_file():
+                live.publisher.storage.put_file(f"{live.prefix}/thumbnail.jpg", thumb, "image/jpeg")
+        if time.monotonic() - live.thumbnail_at < THUMBNAIL_S or not live.segments[0]:
+            return
+        live.thumbnail_at = time.monotonic()
+        segment = live.root / live.segments[0][-1].uri
+        argv = pipeline.thumbnail_argv(segment, live.root / "thumbnail.jpg",
+                                       ffmpeg=self.services.settings.ffmpeg or None)
+        live.thumbnail_proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL)
+
+    def write_playlists(self, live: LiveSession, *, final: bool) -> None:
+        """Write the media playlists and (once) ``master.m3u8``."""
+        write_media_playlists(live, final=final)
+        if not live.master_written:
+            hls.write(live.root / "master.m3u8", self._master(live))
+            live.master_written = True
+
+    def _master(self, live: LiveSession) -> hls.MasterPlaylist:
+        stats = self.server.stats(live.stream_key) or live.last_stats
+        width = stats.width if stats and stats.width else None
+        height = stats.height if stats and stats.height else None
+        src_bps = int(stats.bitrate_bps) if stats and stats.bitrate_bps else 2_500_000
+        variants = [hls.Variant(uri="v0.m3u8", bandwidth=max(src_bps, 100_000),
+                                resolution=(width, height) if width and height else None)]
+        for i, rung in enumerate(live.plan.rungs, start=1):
+            res = None
+            if width and height:
+                h = min(rung.height, height)
+                res = (round(width * h / height / 2) * 2, h)
+            variants.append(hls.Variant(uri=f"v{i}.m3u8", bandwidth=rung.video_bitrate + 160_000, resolution=res))
+        return hls.MasterPlaylist(variants=variants, version=6, independent_segments=True)
+
+    async def poll_loop(self, live: LiveSession, run: int, stop: asyncio.Event) -> None:
+        """Poll ``run`` until ``stop`` is set; mark the stream active at its first segment."""
+        while True:
+            stopped = stop.is_set()
+            try:
+                new = await asyncio.to_thread(self.poll, live, run)
+            except Exception:
+                log.exception("live %s: publishing failed", live.stream_id)
+                new = False
+            if new and not live.active:
+                live.active = True
+                await asyncio.to_thread(self._db_active, live)
+            if stopped:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLL_S)
+
+    def _db_active(self, live: LiveSession) -> None:
+        with self.services.db.session() as session:
+            stream = session.get(LiveStream, live.stream_id)
+            if stream is None:
+                return
+            stream.hls_prefix = live.prefix
+            if stream.status != "active":
+                streams.set_status(session, stream, "active")
+
+
+class RunTarget:
+    """The :class:`~vidlake.live.rtmp.PublishTarget` of one publish: FLV → the live pipeline ffmpeg
+    (+ one ``-c copy`` ffmpeg per simulcast target; a failing simulcast never stops the stream)."""
+
+    def __init__(self, owner: LiveIngest, live: LiveSession, destinations: list[SimulcastDestination]) -> None:
+        self.owner = owner
+        self.live = live
+        self.run = live.runs
+        live.runs += 1
+        settings = owner.services.settings
+        log_dir = owner.work_root / "logs" / live.stream_id
+        argv = pipeline.build_argv(live.plan, live.root, self.run, preset=owner.preset,
+                                   threads=settings.ffmpeg_threads or None, ffmpeg=settings.ffmpeg or None)
+        self.main = SubprocessTarget(argv, stderr_path=log_dir / f"run{self.run}.log")
+        self.simulcasts = {d.target_id: SubprocessTarget(pipeline.simulcast_argv(d.url, ffmpeg=settings.ffmpeg or None),
+                                                         stderr_path=log_dir / f"simulcast-{d.target_id}.log",
+                                                         stop_timeout_s=5)
+                           for d in destinations}
+        self._stop = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._max_timer: asyncio.TimerHandle | None = None
+
+    async def on_start(self, info: PublishInfo) -> None:
+        """Start ffmpeg(s) and the segment poller."""
+        await self.main.on_start(info)
+        failed = []
+        for target_id, sc in list(self.simulcasts.items()):
+            try:
+                await sc.on_start(info)
+            except Exception:
+                log.exception("simulcast %s could not start", target_id)
+                failed.append(target_id)
+                del self.simulcasts[target_id]
+        await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "broadcasting")
+        await asyncio.to_thread(simulcast.set_status, self.owner.services, failed, "errored")
+        self._poller = asyncio.create_task(self.owner.poll_loop(self.live, self.run, self._stop))
+        max_s = await asyncio.to_thread(self._max_duration)
+        loop = asyncio.get_running_loop()
+        self._max_timer = loop.call_later(max_s, lambda: self.owner._track(self._kick_max()))
+        await self.owner.run_started(self.live)
+
+    def _max_duration(self) -> float:
+        with self.owner.services.db.session() as session:
+            stream = session.get(LiveStream, self.live.stream_id)
+            return float(stream.max_continuous_duration) if stream is not None else 43200.0
+
+    async def _kick_max(self) -> None:
+        await self.owner.server.kick(self.live.stream_key, "max_continuous_duration")
+
+    async def on_flv(self, data: bytes) -> None:
+        """Feed the pipeline (back-pressure) and the simulcasts (a failing one is dropped)."""
+        await self.main.on_flv(data)
+        for target_id, sc in list(self.simulcasts.items()):
+            try:
+                await asyncio.wait_for(sc.on_flv(data), 2.0)
+            except Exception:
+                log.warning("simulcast %s failed; dropping it", target_id)
+                del self.simulcasts[target_id]
+                self.owner._track(sc.on_stop("target_error"))
+                self.owner._track(asyncio.to_thread(simulcast.set_status, self.owner.services, [target_id],
+                                                    "errored"))
+
+    async def on_stop(self, reason: str) -> None:
+        """Stop ffmpeg(s), publish the last segments, tell the owner."""
+        if self._max_timer is not None:
+            self._max_timer.cancel()
+        stats = self.owner.server.stats(self.live.stream_key)
+        await asyncio.gather(self.main.on_stop(reason), *(sc.on_stop(reason) for sc in self.simulcasts.values()),
+                             return_exceptions=True)
+        await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "idle")
+        self._stop.set()
+        if self._poller is not None:
+            await self._poller
+        self.owner._track(self.owner.run_ended(self.live, self.run, stats))
+
+
+def write_media_playlists(live: LiveSession, *, final: bool) -> None:
+    """Write ``v{i}.m3u8``: the sliding window while live, every segment (VOD) when ``final``."""
+    for i, entries in enumerate(live.segments):
+        shown = entries if final else entries[-live.plan.window_segments:]
+        skipped = len(entries) - len(shown)
+        disc_seq = sum(1 for e in entries[:skipped] if e.discontinuity)
+        segs = [hls.Segment(uri=e.uri, duration=e.duration, discontinuity=e.discontinuity) for e in shown]
+        extra = [f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_seq}"] if disc_seq else []
+        playlist = hls.MediaPlaylist(segments=segs, version=6, media_sequence=skipped, independent_segments=True,
+                                     extra_tags=extra, playlist_type="VOD" if final else None, endlist=final)
+        hls.write(live.root / f"v{i}.m3u8", playlist)
+
+
+def health_public(stats: SessionStats | None, *, connected: bool) -> dict[str, Any]:
+    """Ingest health as the API shows it. Units: bits per second, frames per second, seconds, bytes."""
+    if stats is None:
+        return {"connected": connected}
+    since = round(max(0.0, now() - stats.last_frame_at), 3) if stats.last_frame_at else None
+    return {
+        "connected": connected,
+        "bitrate_bps": round(stats.bitrate_bps),
+        "frame_rate": stats.measured_fps or stats.fps,
+        "keyframe_interval_s": stats.keyframe_interval_s,
+        "video_codec": stats.video_codec,
+        "audio_codec": stats.audio_codec,
+        "width": stats.width,
+        "height": stats.height,
+        "bytes_received": stats.bytes_received,
+        "seconds_since_last_frame": since,
+    }
+
+
+_CURRENT: list[LiveIngest] = []
+
+
+def current() -> LiveIngest | None:
+    """The live ingest owner of this process (``None`` when ingest is off or runs elsewhere)."""
+    return _CURRENT[0] if _CURRENT else None
+
+
+def _resolve_live(session: Any, pid: PlaybackId) -> PlaybackTarget | None:
+    stream = session.get(LiveStream, pid.live_stream_id)
+    if stream is None or stream.deleted_at is not None or not stream.hls_prefix:
+        return None
+    return PlaybackTarget(playback_id=pid.id, policy=pid.policy, environment_id=pid.environment_id,
+                          hls_prefix=stream.hls_prefix, complete=False, duration_s=None,
+                          live_stream_id=stream.id)
+
+
+live_hook.register(_resolve_live)
+
+__all__ = [
+    "LiveIngest", "LiveSession", "RunTarget", "SegmentEntry", "current", "health_public", "write_media_playlists",
+]

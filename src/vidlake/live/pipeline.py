@@ -1,0 +1,119 @@
+"""The per-stream live pipeline: the ffmpeg command that turns an FLV byte stream on stdin into a live
+HLS ladder, and the latency modes.
+
+One ffmpeg process per publish ("run"). It writes one HLS output per rung under ``run{n}/v{i}/``:
+rung 0 is the source itself (``-c copy``: no re-encoding, segments cut on the publisher's keyframes),
+the others are transcoded with x264 (``-tune zerolatency``, keyframes forced on segment boundaries).
+Audio is copied into every rung. The playlists viewers get are written by :mod:`vidlake.live.ingest`
+from what ffmpeg lists (sliding window, discontinuities between runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidlake.ffmpeg import ffmpeg_exe
+
+#: Segment length per latency mode, in seconds.
+SEGMENT_SECONDS = {"standard": 6.0, "reduced": 2.0, "low": 1.0}
+
+#: How much of the stream the live playlist lists, in seconds (older segments stay for the recording).
+LIVE_WINDOW_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Rung:
+    """A transcoded rung: at most ``height`` pixels high, ``video_bitrate`` bits per second."""
+
+    height: int
+    video_bitrate: int
+
+
+#: Default transcoded rungs below the passthrough rung (a rung is capped at the source height).
+DEFAULT_RUNGS: tuple[Rung, ...] = (Rung(360, 800_000),)
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    """What one run of the pipeline produces. ``segment_s`` in seconds."""
+
+    latency_mode: str
+    segment_s: float
+    rungs: tuple[Rung, ...]
+
+    @property
+    def variant_count(self) -> int:
+        """Passthrough rung plus transcoded rungs."""
+        return 1 + len(self.rungs)
+
+    @property
+    def window_segments(self) -> int:
+        """Segments listed in the live playlist (the sliding window)."""
+        return max(3, round(LIVE_WINDOW_SECONDS / self.segment_s))
+
+
+def plan(latency_mode: str, rungs: tuple[Rung, ...] = DEFAULT_RUNGS) -> LivePlan:
+    """The plan for a latency mode (``standard``, ``reduced`` or ``low``)."""
+    if latency_mode not in SEGMENT_SECONDS:
+        raise ValueError(f"unknown latency mode {latency_mode!r}")
+    return LivePlan(latency_mode=latency_mode, segment_s=SEGMENT_SECONDS[latency_mode], rungs=rungs)
+
+
+def variant_dir(run: int, index: int) -> str:
+    """Relative directory of rung ``index`` of run ``run`` (``run0/v0``)."""
+    return f"run{run}/v{index}"
+
+
+def _hls_options(segment_s: float, out_dir: Path, rel: str) -> list[str]:
+    return [
+        "-f", "hls",
+        "-hls_time", f"{segment_s:g}",
+        "-hls_list_size", "20",
+        "-hls_flags", "independent_segments+temp_file",
+        "-hls_segment_type", "mpegts",
+        "-hls_segment_filename", str(out_dir / rel / "%05d.ts"),
+        str(out_dir / rel / "index.m3u8"),
+    ]
+
+
+def build_argv(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "veryfast",
+               threads: int | None = None, ffmpeg: str | None = None, thumbnail: bool = False) -> list[str]:
+    """ffmpeg argv: FLV on stdin → ``out_dir/run{run}/v{i}/index.m3u8`` (+ ``thumbnail.jpg`` every
+    segment when ``thumbnail``: this decodes every frame, so live sessions use :func:`thumbnail_argv`
+    on a segment every few seconds instead). Directories are created here."""
+    seg = live_plan.segment_s
+    for i in range(live_plan.variant_count):
+        (out_dir / variant_dir(run, i)).mkdir(parents=True, exist_ok=True)
+    argv = [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
+            "-fflags", "+genpts", "-f", "flv", "-i", "pipe:0"]
+    argv += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy"]
+    argv += _hls_options(seg, out_dir, variant_dir(run, 0))
+    for i, rung in enumerate(live_plan.rungs, start=1):
+        argv += ["-map", "0:v:0?", "-map", "0:a:0?",
+                 "-vf", f"scale=-2:'min({rung.height},ih)':flags=bilinear,format=yuv420p",
+                 "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-profile:v", "main",
+                 "-b:v", str(rung.video_bitrate), "-maxrate", str(rung.video_bitrate),
+                 "-bufsize", str(rung.video_bitrate * 2), "-sc_threshold", "0",
+                 "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})", "-c:a", "copy"]
+        if threads:
+            argv += ["-threads", str(threads)]
+        argv += _hls_options(seg, out_dir, variant_dir(run, i))
+    if thumbnail:
+        argv += ["-map", "0:v:0?", "-vf", f"fps=1/{seg:g},scale=-2:'min(360,ih)'", "-c:v", "mjpeg", "-q:v", "5",
+                 "-f", "image2", "-update", "1", "-atomic_writing", "1", str(out_dir / "thumbnail.jpg")]
+    return argv
+
+
+def simulcast_argv(url: str, *, ffmpeg: str | None = None) -> list[str]:
+    """ffmpeg argv restreaming FLV on stdin to ``url`` (RTMP/RTMPS) without re-encoding."""
+    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", "flv",
+            "-i", "pipe:0", "-map", "0", "-c", "copy", "-f", "flv", url]
+
+
+def thumbnail_argv(segment: Path, dest: Path, *, ffmpeg: str | None = None) -> list[str]:
+    """ffmpeg argv: the first keyframe of ``segment`` → ``dest`` (JPEG, at most 360 pixels high). Only
+    keyframes are decoded."""
+    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-skip_frame", "nokey",
+            "-i", str(segment), "-map", "0:v:0", "-frames:v", "1", "-vf", "scale=-2:'min(360,ih)'", "-q:v", "5",
+            "-f", "image2", "-update", "1", str(dest)]

@@ -1,0 +1,15 @@
+"""Fixtures for live end-to-end tests: a ``vidlake serve`` with RTMP ingest on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from services import VidlakeServer
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeServer]:
+    server = VidlakeServer(tmp_path_factory.mktemp("live"), rtmp=True, workers=1).start()
+    yield server
+    server.stop()

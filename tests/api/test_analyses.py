@@ -144,3 +144,39 @@ def test_captions_cover_and_near_duplicates(server: VidlakeServer, speech: FileS
         similar = c.get(f"/video/v1/assets/{ids['talk']}/similar").json()["data"]
         assert similar and similar[0]["asset_id"] == ids["talk-small"]
         assert ids["other"] not in [s["asset_id"] for s in similar]
+
+
+def test_quality_problems_become_asset_warnings(
+    server: VidlakeServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A damaged copy (black opening, letterboxed) gets warnings; the clean clip gets none."""
+    root = tmp_path_factory.mktemp("quality")
+    ff = [ffmpeg_exe(), "-v", "error", "-y"]
+    subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", str(root / "clean.mp4")], check=True, timeout=120)
+    subprocess.run([*ff, "-f", "lavfi", "-i", "color=c=black:s=640x360:r=25:d=2", "-f", "lavfi", "-i",
+                    "testsrc2=s=640x270:r=25:d=3", "-filter_complex",
+                    "[1:v]pad=640:360:0:45:black[p];[0:v][p]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(root / "damaged.mp4")], check=True, timeout=120)
+    files = FileServer(root)
+    try:
+        with server.client() as c:
+            warnings = {}
+            for name in ("clean", "damaged"):
+                asset = c.post("/video/v1/assets", json={"input": [{"url": f"{files.url}/{name}.mp4"}],
+                                                         "analyses": ["black", "frozen", "letterbox"]}).json()["data"]
+                wait_asset(c, asset["id"])
+                deadline = time.monotonic() + 60
+                listed: list[dict[str, Any]] = []
+                while time.monotonic() < deadline:
+                    listed = c.get("/video/v1/analyses", params={"asset_id": asset["id"]}).json()["data"]
+                    if listed and listed[0]["status"] in ("completed", "errored"):
+                        break
+                    time.sleep(0.2)
+                assert listed and listed[0]["status"] == "completed", listed
+                warnings[name] = c.get(f"/video/v1/assets/{asset['id']}").json()["data"].get("warnings", [])
+    finally:
+        files.close()
+    assert warnings["clean"] == []
+    assert any(w.startswith("black:") for w in warnings["damaged"]), warnings
+    assert any(w.startswith("letterbox:") and "top" in w for w in warnings["damaged"]), warnings

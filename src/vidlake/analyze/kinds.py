@@ -15,14 +15,14 @@ def _scenes() -> Analyser:
     return ShotDetector()
 
 
-@frame_analysis("black_frames")
+@frame_analysis("black")
 def _black() -> Analyser:
     from vidlake.analyze.quality import BlackFrameDetector
 
     return BlackFrameDetector()
 
 
-@frame_analysis("frozen_frames")
+@frame_analysis("frozen")
 def _frozen() -> Analyser:
     from vidlake.analyze.quality import FrozenFrameDetector
 

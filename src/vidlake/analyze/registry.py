@@ -47,7 +47,8 @@ _FILE: dict[str, FileAnalysis] = {}
 
 
 def frame_analysis(name: str) -> Callable[[FrameFactory], FrameFactory]:
-    """Register a frame analyser factory under ``name``."""
+    """Register a frame analyser factory under ``name`` (which must be the analyser's own ``name``:
+    ``run_analysers`` keys results by it)."""
 
     def register(factory: FrameFactory) -> FrameFactory:
         _FRAME[name] = factory

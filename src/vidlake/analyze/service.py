@@ -155,6 +155,14 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     if "cover" in results and results["cover"].get("time") is not None:
         summary["cover_time"] = float(results["cover"]["time"])
     warnings: list[str] = []
+    if results.get("black", {}).get("black_seconds", 0) > 0:
+        warnings.append(f"black: {results['black']['black_seconds']:g} s of black frames")
+    if results.get("frozen", {}).get("frozen_seconds", 0) > 0:
+        warnings.append(f"frozen: {results['frozen']['frozen_seconds']:g} s of frozen frames")
+    bars = results.get("letterbox", {})
+    if any(bars.get(side, 0) > 0 for side in ("top", "bottom", "left", "right")):
+        warnings.append("letterbox: black bars " + ", ".join(f"{side} {bars[side]} px" for side in
+                                                           ("top", "bottom", "left", "right") if bars.get(side)))
     for name, value in results.items():
         if isinstance(value, dict):
             for flag in value.get("flags", []) or []:

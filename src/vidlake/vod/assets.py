@@ -138,6 +138,10 @@ def asset_public(session: Session, asset: Asset) -> dict[str, Any]:
         "errors": asset.errors,
     }
     out.update({k: v for k, v in optional.items() if v is not None})
+    if asset.settings.get("warnings"):
+        out["warnings"] = list(asset.settings["warnings"])  # Vidlake: quality problems found by analyses
+    if asset.settings.get("analyses"):
+        out["analyses"] = list(asset.settings["analyses"])
     out["progress"] = _progress(session, asset)
     return out
 

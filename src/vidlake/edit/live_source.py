@@ -12,13 +12,15 @@ Where the media comes from:
   the passthrough rung's MPEG-TS segments (``run{n}/v0/*.ts``), in recording order. Durations come
   from the playlists that list them (``v0.m3u8`` and each run's ``index.m3u8``); a segment no playlist
   lists any more (a long live session) counts as the latency mode's nominal segment length.
-  At render time the segments are concatenated byte-wise into one ``.ts`` file (MPEG-TS concatenates
-  cleanly), and the normal compiler seeks into it.
+  At render time the segments become one local ``.ts`` file (see :func:`_concatenate`; reconnects are
+  joined end to end), and the normal compiler seeks into it.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from vidlake.db.models import Asset, LiveStream
 from vidlake.edit.validate import ResolveError, SourceInfo
+from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.live.pipeline import SEGMENT_SECONDS
 from vidlake.package import hls
 from vidlake.services import Services
@@ -132,12 +135,41 @@ def _segments_source(services: Services, rec: LiveRecording, work_dir: Path | No
             width, height, has_video, has_audio = _probe(first)
         return SourceInfo(path=f"live-recording:{rec.asset_id}", duration_s=duration, has_video=has_video,
                           has_audio=has_audio, width=width, height=height)
-    dest = work_dir / name
-    with dest.open("wb") as out:
-        for key, _ in segments:
-            with storage.open(key) as src:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
+    dest = _concatenate(services, segments, work_dir, name)
     width, height, has_video, has_audio = _probe(dest)
     return SourceInfo(path=str(dest), duration_s=duration, has_video=has_video, has_audio=has_audio,
                       width=width, height=height)
+
+
+def _concatenate(services: Services, segments: list[tuple[str, float]], work_dir: Path, name: str) -> Path:
+    """One MPEG-TS file of ``segments``: each run's segments byte-wise (their timestamps run on), then
+    runs (each publish restarts its timestamps) joined by ffmpeg's concat demuxer, one after the other
+    with each run lasting the sum of its segment durations (seconds)."""
+    runs: dict[str, list[tuple[str, float]]] = {}
+    for key, seconds in segments:
+        runs.setdefault(key.rsplit("/", 3)[-3], []).append((key, seconds))
+    parts: list[tuple[Path, float]] = []
+    for n, run_segments in enumerate(runs.values()):
+        part = work_dir / (name if len(runs) == 1 else f"{name}.run{n}.ts")
+        with part.open("wb") as out:
+            for key, _ in run_segments:
+                with services.storage.open(key) as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        parts.append((part, sum(d for _, d in run_segments)))
+    if len(parts) == 1:
+        return parts[0][0]
+    listing = work_dir / f"{name}.ffconcat"
+    listing.write_text("ffconcat version 1.0\n" + "".join(
+        f"file '{path.name}'\nduration {seconds:.6f}\n" for path, seconds in parts))
+    dest = work_dir / name
+    argv = [services.settings.ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy", "-f", "mpegts", "-y",
+            str(dest)]
+    try:
+        subprocess.run(argv, check=True, capture_output=True, timeout=3600)
+    except subprocess.CalledProcessError as exc:
+        raise ResolveError(f"the live recording could not be joined: {exc.stderr.decode(errors='replace')[-300:]}"
+                           ) from exc
+    for path, _ in parts:
+        path.unlink(missing_ok=True)
+    return dest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vidlake.core.settings import Settings
@@ -21,6 +22,12 @@ class Services:
     db: Database
     storage: Storage
     dispatcher: Dispatcher | None = field(default=None)
+
+    def work_dir(self) -> Path:
+        """Scratch space for jobs and renders on this machine (``{data_dir}/work``, created)."""
+        root = self.settings.data_dir / "work"
+        root.mkdir(parents=True, exist_ok=True)
+        return root
 
     def close(self) -> None:
         """Release pooled connections."""

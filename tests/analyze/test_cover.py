@@ -3,38 +3,19 @@ sharp face, fade to black. The cover must land on a steady frame of the sharp fa
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import skimage.data as skimage_data
+from face_media import write_rgb_video
 
 from vidlake.analyze.base import run_analysers
 from vidlake.analyze.cover import SmartCover, laplacian_variance
 from vidlake.analyze.faces import FaceDetector
-from vidlake.ffmpeg import ffmpeg_exe
-
-skimage_data = pytest.importorskip("skimage.data")
-cv2 = pytest.importorskip("cv2")
 
 W, H, FPS = 640, 360, 25
-
-
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: int = FPS) -> Path:
-    """Encode RGB frames (H x W x 3 uint8) to an H.264 MP4."""
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
-         "-r", str(fps), "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-         "-pix_fmt", "yuv420p", str(path)],
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    for frame in frames:
-        proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return path
 
 
 def face_frame() -> np.ndarray:
@@ -55,7 +36,7 @@ def cover_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     coffee = np.ascontiguousarray(cv2.resize(skimage_data.coffee(), (W, H), interpolation=cv2.INTER_AREA))
     frames = [np.zeros((H, W, 3), np.uint8)] * FPS + [blurred] * FPS + [coffee] * FPS + [face] * 30
     frames += [(face * (1 - (i + 1) / 15)).astype(np.uint8) for i in range(15)]
-    return write_video(tmp_path_factory.mktemp("cover") / "cover.mp4", frames)
+    return write_rgb_video(tmp_path_factory.mktemp("cover") / "cover.mp4", frames)
 
 
 def test_test_clip_is_what_it_claims() -> None:
@@ -68,7 +49,6 @@ def test_test_clip_is_what_it_claims() -> None:
 
 
 def test_cover_prefers_the_sharp_face(cover_clip: Path) -> None:
-    pytest.importorskip("mediapipe")
     out = run_analysers(cover_clip, [SmartCover()])["cover"]
     assert SHARP_FACE[0] <= out["time"] < SHARP_FACE[1], out
     assert out["breakdown"]["face_count"] >= 1
@@ -102,7 +82,6 @@ def test_scores_reject_black_and_fade(cover_clip: Path) -> None:
 
 def test_shared_face_detector(cover_clip: Path) -> None:
     """One detector for both results: the cover reads the faces found by the run's detector."""
-    pytest.importorskip("mediapipe")
     faces = FaceDetector()
     out = run_analysers(cover_clip, [faces, SmartCover(faces=faces)])
     assert SHARP_FACE[0] <= out["cover"]["time"] < SHARP_FACE[1]

@@ -4,19 +4,16 @@ known positions on a 640x360 canvas (its face box was labelled by hand on the 51
 from __future__ import annotations
 
 import itertools
-import subprocess
-from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import skimage.data as skimage_data
+from face_media import write_rgb_video
 
 from vidlake.analyze.base import run_analysers
 from vidlake.analyze.faces import FaceDetector, iou
-from vidlake.ffmpeg import ffmpeg_exe
-
-skimage_data = pytest.importorskip("skimage.data")
-cv2 = pytest.importorskip("cv2")
 
 W, H, FPS = 640, 360, 25
 FACE_512 = (176.0, 56.0, 272.0, 172.0)  # hand-labelled face box in skimage.data.astronaut(), pixels
@@ -36,22 +33,6 @@ def place(canvas: np.ndarray, photo: np.ndarray, x: int, y: int) -> tuple[float,
     return (x + FACE_512[0] * s, y + FACE_512[1] * s, x + FACE_512[2] * s, y + FACE_512[3] * s)
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: int = FPS) -> Path:
-    """Encode RGB frames (H x W x 3 uint8) to an H.264 MP4."""
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
-         "-r", str(fps), "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-         "-pix_fmt", "yuv420p", str(path)],
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    for frame in frames:
-        proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return path
-
-
 def moving_face(path: Path, seconds: float = 3.0) -> dict[float, tuple[float, float, float, float]]:
     """A face crossing the frame left to right at 120 px/s; returns {frame time: true face box px}."""
     photo = astronaut(256)
@@ -62,7 +43,7 @@ def moving_face(path: Path, seconds: float = 3.0) -> dict[float, tuple[float, fl
         canvas = np.full((H, W, 3), (60, 80, 100), np.uint8)
         truth[round(t, 3)] = place(canvas, photo, round(10 + 120 * t), 50)
         frames.append(canvas)
-    write_video(path, frames)
+    write_rgb_video(path, frames)
     return truth
 
 
@@ -83,8 +64,6 @@ def moving_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[fl
 
 @pytest.mark.parametrize("backend", ["mediapipe", "haar"])
 def test_boxes_overlap_the_true_face(moving_clip: tuple[Path, dict], backend: str) -> None:
-    if backend == "mediapipe":
-        pytest.importorskip("mediapipe")
     path, truth = moving_clip
     out = run_analysers(path, [FaceDetector(backend=backend)])["faces"]
     assert out["backend"] == backend
@@ -101,7 +80,6 @@ def test_boxes_overlap_the_true_face(moving_clip: tuple[Path, dict], backend: st
 
 
 def test_tracks_are_continuous_for_a_moving_face(moving_clip: tuple[Path, dict]) -> None:
-    pytest.importorskip("mediapipe")
     path, truth = moving_clip
     out = run_analysers(path, [FaceDetector()])["faces"]
     tracks = out["tracks"]
@@ -118,7 +96,6 @@ def test_tracks_are_continuous_for_a_moving_face(moving_clip: tuple[Path, dict])
 
 def test_zoom_and_no_face(tmp_path: Path) -> None:
     """A Ken Burns zoom on the face is followed; a face-free photo (coffee) yields nothing."""
-    pytest.importorskip("mediapipe")
     truth: dict[float, tuple[float, float, float, float]] = {}
     frames = []
     for i in range(50):
@@ -129,7 +106,7 @@ def test_zoom_and_no_face(tmp_path: Path) -> None:
         frames.append(canvas)
     coffee = cv2.resize(skimage_data.coffee(), (W, H))
     frames += [np.roll(coffee, 3 * i, axis=1) for i in range(25)]
-    path = write_video(tmp_path / "zoom.mp4", frames)
+    path = write_rgb_video(tmp_path / "zoom.mp4", frames)
     out = run_analysers(path, [FaceDetector()])["faces"]
     face_part = [f for f in out["frames"] if f["time"] < 1.95]
     empty_part = [f for f in out["frames"] if f["time"] >= 2.05]

@@ -3,23 +3,18 @@ planned 9:16 / 1:1 window, the window must move smoothly, and the render must fo
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterable
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
+import skimage.data as skimage_data
+from face_media import write_rgb_video
 
 from vidlake.analyze.base import run_analysers
 from vidlake.analyze.faces import FaceDetector
 from vidlake.analyze.reframe import crop_size, parse_aspect, plan_crop, reframe
-
-skimage_data = pytest.importorskip("skimage.data")
-cv2 = pytest.importorskip("cv2")
-pytest.importorskip("mediapipe")
-
-from vidlake.ffmpeg import ffmpeg_exe  # noqa: E402
 
 W, H, FPS, SECONDS = 640, 360, 25, 3.2
 FACE_512 = (176.0, 56.0, 272.0, 172.0)  # hand-labelled face box in skimage.data.astronaut(), pixels
@@ -37,22 +32,6 @@ def true_box(t: float) -> tuple[float, float, float, float]:
     return (x + FACE_512[0] * s, y + FACE_512[1] * s, x + FACE_512[2] * s, y + FACE_512[3] * s)
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: int = FPS) -> Path:
-    """Encode RGB frames (H x W x 3 uint8) to an H.264 MP4."""
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
-         "-r", str(fps), "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-         "-pix_fmt", "yuv420p", str(path)],
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    for frame in frames:
-        proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return path
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photo = np.asarray(cv2.resize(skimage_data.astronaut(), (PHOTO, PHOTO), interpolation=cv2.INTER_AREA))
@@ -66,7 +45,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         x = face_x(i / FPS)
         canvas[60:60 + PHOTO, x:x + PHOTO] = photo
         frames.append(canvas)
-    return write_video(tmp_path_factory.mktemp("reframe") / "clip.mp4", frames)
+    return write_rgb_video(tmp_path_factory.mktemp("reframe") / "clip.mp4", frames, crf=18)
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import httpx
 import numpy as np
 import pytest
+import skimage.data as skimage_data
 from media import FileServer
 from services import VidlakeServer
 from test_assets import wait_asset
 
 from vidlake.ffmpeg import ffmpeg_exe
-
-skimage_data = pytest.importorskip("skimage.data")
-cv2 = pytest.importorskip("cv2")
 
 pytestmark = pytest.mark.slow
 

@@ -91,12 +91,6 @@ def _existing(session: Session, environment_id: str, reframe_id: str, source_id:
     return None
 
 
-def _work_root(services: Services) -> Path:
-    root = services.settings.data_dir / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
 @job_kind(REFRAME_KIND, max_attempts=2, timeout_s=REFRAME_TIMEOUT_S, on_final_failure=_reframe_failed)
 def run_reframe(ctx: JobContext) -> dict[str, Any]:
     """Reframe the source asset and create the new asset from the result (see module docstring)."""
@@ -116,7 +110,7 @@ def run_reframe(ctx: JobContext) -> dict[str, Any]:
         session.expunge(source)
     ctx.progress(2)
     tag = f"{ctx.job.id[:12]}-{ctx.job.attempt}"
-    with tempfile.TemporaryDirectory(prefix="vidlake-reframe-", dir=_work_root(services)) as tmp:
+    with tempfile.TemporaryDirectory(prefix="vidlake-reframe-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         try:
             media = service._local_media(services, source, work)

@@ -102,9 +102,7 @@ def run(services: Services, analysis_id: str, should_stop: Any, progress: Any) -
             return {"skipped": True}
         analysis.status = "running"
         kinds = list(analysis.kinds)
-    work_root = services.settings.data_dir / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vidlake-analysis-", dir=work_root) as tmp:
+    with tempfile.TemporaryDirectory(prefix="vidlake-analysis-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         media = _local_media(services, asset, work)
         frame_kinds = [k for k in kinds if registry.frame_factory(k) is not None]

@@ -39,12 +39,6 @@ def _edit_failed(services: Services, payload: dict[str, Any], error: str) -> Non
             svc.mark_errored(session, edit, "render_failed", [f"render failed: {error.splitlines()[0]}"])
 
 
-def _work_root(services: Services) -> Path:
-    root = services.settings.data_dir / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
 def _start(services: Services, edit_id: str) -> Edit | None:
     """Mark the edit rendering; None when there is nothing to do (ended, or already has its asset)."""
     with services.db.session() as session:
@@ -78,7 +72,7 @@ def _render(ctx: JobContext) -> dict[str, Any]:
     limits = svc.edit_limits(services.settings)
     key = keys.edit_output(env_id, edit_id, f"{ctx.job.id[:12]}-{ctx.job.attempt}")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="vidlake-edit-", dir=_work_root(services)) as tmp:
+    with tempfile.TemporaryDirectory(prefix="vidlake-edit-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         out = work / "render.mp4"
         resolver = svc.LibraryResolver(services, env_id, work_dir=work, should_stop=ctx.should_stop)

@@ -64,7 +64,7 @@ def ingest(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": True}
     settings = services.settings
     source_key = keys.asset_source(asset.environment_id, asset.id)
-    with tempfile.TemporaryDirectory(prefix="vidlake-pull-", dir=_work_root(services)) as tmp:
+    with tempfile.TemporaryDirectory(prefix="vidlake-pull-", dir=services.work_dir()) as tmp:
         dest = Path(tmp) / "source"
 
         def progress(received: int, total: int | None) -> None:
@@ -92,12 +92,6 @@ def ingest(ctx: JobContext) -> dict[str, Any]:
         row.job_id = enqueue(session, svc.PROCESS_KIND, {"asset_id": row.id}, environment_id=row.environment_id,
                              idempotency_key=f"{svc.PROCESS_KIND}:{row.id}")
     return {"bytes": size}
-
-
-def _work_root(services: Services) -> Path:
-    root = services.settings.data_dir / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _limits(services: Services) -> ProbeLimits:
@@ -158,7 +152,7 @@ def process(ctx: JobContext) -> dict[str, Any]:
     if asset is None or asset.source_key is None:
         return {"skipped": True}
     env_id, asset_id = asset.environment_id, asset.id
-    with tempfile.TemporaryDirectory(prefix="vidlake-asset-", dir=_work_root(services)) as tmp:
+    with tempfile.TemporaryDirectory(prefix="vidlake-asset-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         source = storage.local_path(asset.source_key)
         if source is None:

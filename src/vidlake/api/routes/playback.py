@@ -136,7 +136,7 @@ def _cached_image(services: Services, target: PlaybackTarget, name: str, fmt: st
     headers = _headers(target, "public, max-age=86400")
     if not services.storage.exists(key):
         hls_dir = local_hls_dir(services, target.hls_prefix)
-        with tempfile.TemporaryDirectory(prefix="vidlake-img-", dir=_tmp_root(services)) as tmp:
+        with tempfile.TemporaryDirectory(prefix="vidlake-img-", dir=services.work_dir()) as tmp:
             dest = Path(tmp) / f"out.{fmt}"
             try:
                 render(hls_dir, dest)  # type: ignore[operator]
@@ -146,12 +146,6 @@ def _cached_image(services: Services, target: PlaybackTarget, name: str, fmt: st
                 raise InvalidParameters(f"could not render the image: {str(exc).splitlines()[0]}") from exc
             services.storage.put_file(key, dest, _IMAGE_TYPES[fmt])
     return _serve_key(services, key, _IMAGE_TYPES[fmt], headers)
-
-
-def _tmp_root(services: Services) -> Path:
-    root = services.settings.data_dir / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def _digest(*parts: object) -> str:

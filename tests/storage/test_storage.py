@@ -114,3 +114,12 @@ def test_unreachable_s3_is_a_storage_error() -> None:
     with pytest.raises(StorageError) as info:
         store.put_bytes("k", b"v")
     assert info.value.status_code == 503
+
+
+def test_open_range(storage: Storage) -> None:
+    data = bytes(range(256)) * 40
+    storage.put_bytes("r/blob", data)
+    with storage.open_range("r/blob", 100, 1099) as fh:
+        assert fh.read() == data[100:1100]
+    with storage.open_range("r/blob", 10_000, 10_239) as fh:
+        assert fh.read() == data[10_000:]

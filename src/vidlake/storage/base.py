@@ -29,6 +29,9 @@ class Storage(Protocol):
     def open(self, key: str) -> BinaryIO:
         """Open ``key`` for reading. Raises ``ObjectNotFound``."""
 
+    def open_range(self, key: str, start: int, end: int) -> BinaryIO:
+        """Open bytes ``start``..``end`` (inclusive) of ``key``. Raises ``ObjectNotFound``."""
+
     def read_bytes(self, key: str) -> bytes:
         """The whole object. Raises ``ObjectNotFound``."""
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from vidlake.core.errors import ObjectNotFound, StorageError, StorageFull
 from vidlake.storage.base import validate_key
@@ -85,6 +86,11 @@ class LocalStorage:
         except OSError as exc:
             raise _translate(exc, key) from exc
 
+    def open_range(self, key: str, start: int, end: int) -> BinaryIO:
+        fh = self.open(key)
+        fh.seek(start)
+        return cast(BinaryIO, _Limited(fh, end - start + 1))
+
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as fh:
             return fh.read()
@@ -151,3 +157,26 @@ class LocalStorage:
             probe.unlink()
         except OSError as exc:
             raise _translate(exc, ".vidlake-check") from exc
+
+
+class _Limited(io.RawIOBase):
+    """Reads at most ``remaining`` bytes of ``fh`` (then EOF), closing it when closed."""
+
+    def __init__(self, fh: BinaryIO, remaining: int) -> None:
+        self.fh = fh
+        self.remaining = remaining
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.fh.read(want)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()

@@ -126,6 +126,11 @@ class S3Storage:
         resp = self._call(self.client.get_object, Bucket=self.bucket, Key=self._k(key), key=key)
         return cast(BinaryIO, resp["Body"])
 
+    def open_range(self, key: str, start: int, end: int) -> BinaryIO:
+        resp = self._call(self.client.get_object, Bucket=self.bucket, Key=self._k(key), Range=f"bytes={start}-{end}",
+                          key=key)
+        return cast(BinaryIO, resp["Body"])
+
     def read_bytes(self, key: str) -> bytes:
         body = self.open(key)
         try:

@@ -51,13 +51,43 @@ def _target(services: Services, playback_id: str, token: str | None, audience: s
     return target
 
 
-def _serve_key(services: Services, key: str, media_type: str, headers: dict[str, str]) -> Response:
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive for a single ``bytes=`` range, or None if it cannot be satisfied."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first, _, last = spec.strip().partition("-")
+    try:
+        if not first:
+            length = int(last)
+            start, end = max(0, size - length), size - 1
+        else:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return None
+    return (start, end) if 0 <= start <= end < size else None
+
+
+def _serve_key(services: Services, key: str, media_type: str, headers: dict[str, str],
+               range_header: str | None = None) -> Response:
+    """Serve a stored object; local files (with ranges) by FileResponse, remote ones streamed, with a
+    single byte range when asked (206, or 416 if it cannot be satisfied)."""
     path = services.storage.local_path(key)
     if path is not None:
         return FileResponse(path, media_type=media_type, headers=headers)
     try:
         size = services.storage.size(key)
-        body = services.storage.open(key)
+        status = 200
+        if range_header:
+            span = _byte_range(range_header, size)
+            if span is None:
+                return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+            body = services.storage.open_range(key, span[0], span[1])
+            headers = {**headers, "Content-Range": f"bytes {span[0]}-{span[1]}/{size}"}
+            size, status = span[1] - span[0] + 1, 206
+        else:
+            body = services.storage.open(key)
     except ObjectNotFound as exc:
         raise NotFound("no such file") from exc
 
@@ -68,8 +98,8 @@ def _serve_key(services: Services, key: str, media_type: str, headers: dict[str,
         finally:
             body.close()
 
-    return StreamingResponse(chunks(), media_type=media_type,  # type: ignore[arg-type]
-                             headers={**headers, "Content-Length": str(size)})
+    return StreamingResponse(chunks(), media_type=media_type, status_code=status,  # type: ignore[arg-type]
+                             headers={**headers, "Content-Length": str(size), "Accept-Ranges": "bytes"})
 
 
 def _token_suffix(token: str | None) -> str:
@@ -249,7 +279,7 @@ def static_rendition(playback_id: str, name: str, request: Request, services: Se
         raise NotFound(f"static rendition {name!r} is not available for this asset")
     key = keys.asset_static(target.environment_id, target.asset_id, name)
     return _serve_key(services, key, "audio/mp4" if name.endswith(".m4a") else "video/mp4",
-                      _headers(target, IMMUTABLE))
+                      _headers(target, IMMUTABLE), request.headers.get("range"))
 
 
 def _text_track(target: PlaybackTarget, track_id: str) -> dict[str, object]:

@@ -76,7 +76,6 @@ def test_chromium_plays_a_live_stream(live_server: VidlakeServer, chromium: Any,
                 f"() => {{ const s = window.vidlakePlayer; return s.errors.length > 0 ||"
                 f" s.video.currentTime > {first['time'] + ADVANCE_S} }}", timeout=PLAY_TIMEOUT_MS)
             later = _state(page)
-            print("STATE", first, later, console)
             assert later["errors"] == [], (later, console)
             assert later["time"] > first["time"] + ADVANCE_S, later
             assert pub.poll() is None, "the publisher ended before the page played the stream"

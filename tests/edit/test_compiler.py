@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from edit_media import Media, frame_at, inspect, mean_rgb
 
-from conftest import Media, frame_at, inspect, mean_rgb
 from vidlake.edit import compile_edit, render, validate_edit
 from vidlake.edit.compiler import escape_value
 from vidlake.ffmpeg import FFmpegTimeoutError

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from edit_media import EXAMPLES, Media, audio_rms, frame_at, inspect, mean_rgb
 
-from conftest import EXAMPLES, Media, audio_rms, frame_at, inspect, mean_rgb
 from vidlake.edit import Edit, apply_template, render
 
 TIMELINES = sorted((EXAMPLES / "timelines").glob("*.json"))

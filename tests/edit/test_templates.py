@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from edit_media import EXAMPLES
 
-from conftest import EXAMPLES
 from vidlake.edit import Edit, TemplateError, apply_template, placeholders, substitute
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from edit_media import Media
 
-from conftest import Media
 from vidlake.edit import EditValidationError, Limits, edit_json_schema, find_errors, validate_edit
 
 

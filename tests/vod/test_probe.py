@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import MakeMedia
 from vidlake.vod.probe import MediaRejected, ProbeLimits, ProbeResult, probe, sniff, validate
+
+MakeMedia = Callable[[str, list[str]], Path]
 
 
 def test_landscape(landscape_mp4: Path) -> None:

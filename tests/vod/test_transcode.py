@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
 
-from conftest import MakeMedia
 from vidlake.ffmpeg import FFmpegCancelledError
 from vidlake.package import hls
 from vidlake.vod.ladder import plan_ladder
 from vidlake.vod.probe import probe
 from vidlake.vod.transcode import HlsResult, build_transcode_command, transcode_hls
+
+MakeMedia = Callable[[str, list[str]], Path]
 
 
 def _decode_segment(folder: Path, seg: hls.Segment) -> tuple[int, bool, tuple[int, int] | None, str | None]:

@@ -382,7 +382,6 @@ class _Builder:
         layers = [self.visual_layer(c, i == 0, i == len(clips) - 1) for i, c in enumerate(clips)]
         alpha = any(lay.alpha for lay in layers)
         layers = [self.to_canvas(lay, alpha) for lay in layers]
-        fmt = "yuva420p" if alpha else "yuv420p"
         current = layers[0].label
         for i in range(1, len(clips)):
             prev, cur = clips[i - 1], clips[i]
@@ -390,9 +389,11 @@ class _Builder:
                 prev.transition.out if prev.transition else None) or "fade"
             overlap = prev.end - cur.start
             out = self.label("x")
+            # No format filter after xfade: its inputs already share one pixel format and xfade keeps it; forcing it
+            # again made the graph negotiate a slower path (bench/edit.py: 9.4 s -> 7.4 s at 720p).
             self.chain([current, layers[i].label],
-                       [f"xfade=transition={name}:duration={_num(overlap)}:offset={_num(cur.start - seg.start)}",
-                        f"format={fmt}"], out)
+                       [f"xfade=transition={name}:duration={_num(overlap)}:offset={_num(cur.start - seg.start)}"],
+                       out)
             current = out
         end = max(c.end for c in clips)
         return _Layer(current, self.width, self.height, 0, 0, alpha, seg.start, end - seg.start)

@@ -176,7 +176,9 @@ class RtmpConnection:
         return min(left, self.config.idle_timeout_s)
 
     async def _read(self, timeout: float) -> bytes:
-        return await asyncio.wait_for(self._reader.read(self.config.read_size), timeout)
+        # asyncio.timeout, not wait_for: no task per read (this runs for every TCP read of every stream)
+        async with asyncio.timeout(timeout):
+            return await self._reader.read(self.config.read_size)
 
     async def _send(self, *msgs: RtmpMessage) -> None:
         for msg in msgs:
@@ -235,7 +237,8 @@ class RtmpConnection:
         if self._target is None or not self.publishing:
             return
         try:
-            await asyncio.wait_for(self._target.on_flv(data), self.config.target_timeout_s)
+            async with asyncio.timeout(self.config.target_timeout_s):
+                await self._target.on_flv(data)
         except Exception as exc:  # includes TimeoutError: a target stuck that long is broken
             raise _TargetFailed() from exc
 

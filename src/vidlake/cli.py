@@ -274,6 +274,52 @@ def render(
 
 
 @app.command()
+def analyze(
+    target: Annotated[str, typer.Argument(help="A local media file, or an asset id on the server")],
+    kinds: Annotated[str, typer.Option(help="Comma-separated analysis kinds")] = "scenes",
+    server: Annotated[str | None, typer.Option(help="Server URL (VIDLAKE_URL), for asset ids")] = None,
+    token: Annotated[str | None, typer.Option(help="ID:SECRET (else VIDLAKE_TOKEN_ID/SECRET)")] = None,
+) -> None:
+    """Analyse a local file here (no server), or an asset on the server; print the results as JSON."""
+    import json
+    import tempfile
+
+    wanted = [k.strip() for k in kinds.split(",") if k.strip()]
+    path = Path(target)
+    if path.is_file():
+        from vidlake.analyze import registry
+        from vidlake.analyze.base import run_analysers
+
+        unknown = [k for k in wanted if k not in registry.kinds()]
+        if unknown or not wanted:
+            err.print(f"[red]error:[/red] kinds: unknown {unknown or 'none given'}; known: {registry.kinds()}")
+            raise typer.Exit(2)
+        frame = [f() for k in wanted if (f := registry.frame_factory(k)) is not None]
+        with console.status("analysing..."), tempfile.TemporaryDirectory() as tmp:
+            results = run_analysers(path, frame) if frame else {}
+            context = registry.FileContext(path=path, work_dir=Path(tmp), results=results)
+            for kind in wanted:
+                fn = registry.file_function(kind)
+                if fn is not None:
+                    results[kind] = fn(context)
+        print(json.dumps(results, indent=2))
+        return
+    from vidlake.client import ApiError, VidlakeClient
+
+    try:
+        client = VidlakeClient(server, token)
+        created = client.call("POST", "/video/v1/analyses", json={"asset_id": target, "kinds": wanted})
+        with console.status(f"analysis {created['id']} running..."):
+            done = client.wait_analysis(created["id"])
+    except ApiError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    print(json.dumps(done, indent=2))
+    if done["status"] != "completed":
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor() -> None:
     """Check ffmpeg, the database, storage and the broker; say how to fix what is wrong."""
     from vidlake.doctor import run_checks

@@ -116,6 +116,17 @@ class VidlakeClient:
                 raise ApiError(f"asset {asset_id} still {asset['status']} after {timeout_s:.0f} s")
             time.sleep(0.5)
 
+    def wait_analysis(self, analysis_id: str, timeout_s: float = 3600) -> dict[str, Any]:
+        """Poll an analysis until it is completed or errored; returns it with its results."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            analysis: dict[str, Any] = self.call("GET", f"/video/v1/analyses/{analysis_id}")
+            if analysis["status"] in ("completed", "errored"):
+                return analysis
+            if time.monotonic() > deadline:
+                raise ApiError(f"analysis {analysis_id} still {analysis['status']} after {timeout_s:.0f} s")
+            time.sleep(0.5)
+
     def wait_upload_asset(self, upload_id: str, timeout_s: float = 300) -> str:
         """The asset id of a finished upload."""
         deadline = time.monotonic() + timeout_s

@@ -180,3 +180,31 @@ def test_quality_problems_become_asset_warnings(
     assert warnings["clean"] == []
     assert any(w.startswith("black:") for w in warnings["damaged"]), warnings
     assert any(w.startswith("letterbox:") and "top" in w for w in warnings["damaged"]), warnings
+
+
+def test_cli_analyze_file_and_asset(
+    server: VidlakeServer, cuts: FileServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import json
+    import os
+
+    from services import BIN
+
+    env = {**os.environ, "VIDLAKE_URL": server.url, "VIDLAKE_TOKEN_ID": server.token_id,
+           "VIDLAKE_TOKEN_SECRET": server.token_secret}
+    local = tmp_path_factory.mktemp("cli") / "cuts.mp4"
+    local.write_bytes(httpx.get(f"{cuts.url}/cuts.mp4").content)
+    out = subprocess.run([str(BIN / "vidlake"), "analyze", str(local), "--kinds", "scenes,black"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["scenes"]["scenes"]) == 3
+    bad = subprocess.run([str(BIN / "vidlake"), "analyze", str(local), "--kinds", "telepathy"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "telepathy" in bad.stderr
+    with server.client() as c:
+        asset = c.post("/video/v1/assets", json={"input": [{"url": f"{cuts.url}/cuts.mp4"}]}).json()["data"]
+        wait_asset(c, asset["id"])
+    remote = subprocess.run([str(BIN / "vidlake"), "analyze", asset["id"], "--kinds", "scenes"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert remote.returncode == 0, remote.stderr
+    assert json.loads(remote.stdout)["summary"]["scene_count"] == 3

@@ -86,7 +86,8 @@ def serve(
     maintenance.start(services, stop)
     if pool:
         pool.start()
-    console.print(f"Vidlake API on {settings.public_url}  (docs: {settings.public_url}/docs)")
+    console.print(f"Vidlake API on {settings.public_url}  (console: {settings.public_url}/docs; player: "
+                  f"{settings.public_url}/player/{{playback_id}})")
     if not settings.bootstrap_token:
         console.print("Get an access token with:  .venv/bin/vidlake token create --name me")
     config = uvicorn.Config(api, host=settings.http_host, port=settings.http_port, log_config=None,

@@ -83,6 +83,9 @@ def serve(
             pool.stop()
 
     api = create_app(services=services, on_shutdown=[shutdown])
+    from vidlake.vod.uploads import recover_finished_uploads
+
+    maintenance.add_hook(recover_finished_uploads)  # staging files live on this (the API) host
     maintenance.start(services, stop)
     if pool:
         pool.start()

@@ -15,10 +15,10 @@ from vidlake.services import Services
 log = logging.getLogger(__name__)
 
 
-_HOOKS: list[Callable[[Services], None]] = []
+_HOOKS: list[Callable[[Services], object]] = []
 
 
-def add_hook(hook: Callable[[Services], None]) -> None:
+def add_hook(hook: Callable[[Services], object]) -> None:
     """Run ``hook(services)`` on every maintenance pass (e.g. expiring uploads)."""
     if hook not in _HOOKS:
         _HOOKS.append(hook)

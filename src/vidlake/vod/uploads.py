@@ -684,3 +684,23 @@ def finalize(services: Services, upload_id: str) -> UploadState:
             services.storage.delete(key)
     path.unlink(missing_ok=True)
     return load_state(services, upload_id)
+
+
+def recover_finished_uploads(services: Services, min_age_s: float = 5.0) -> int:
+    """Finish uploads whose every byte arrived but whose asset was never made (the server stopped in
+    between). Only uploads whose staging file is on this machine are touched, so this is safe to run on
+    every API host. Returns how many became assets."""
+    with services.db.session() as session:
+        ids = list(session.scalars(select(Upload.id).where(
+            Upload.status == "waiting", Upload.length.is_not(None), Upload.offset == Upload.length,
+            Upload.created_at < now() - min_age_s)))
+    done = 0
+    for upload_id in ids:
+        if not staging_path(services.settings.data_dir, upload_id).exists():
+            continue
+        try:
+            if finalize(services, upload_id).status == "asset_created":
+                done += 1
+        except VidlakeError as exc:
+            log.warning("could not finish upload %s: %s", upload_id, exc)
+    return done

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import av
 import httpx
 import numpy as np
 import pytest
+from live_support import publish, wait_for
 from services import VidlakeServer
 
 from vidlake.core.errors import InvalidParameters
@@ -32,26 +32,6 @@ def rtmp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeSer
     server = VidlakeServer(tmp_path_factory.mktemp("edit-live"), rtmp=True, workers=1).start()
     yield server
     server.stop()
-
-
-def publish(url: str, seconds: float) -> subprocess.Popen[bytes]:
-    """A real-time ffmpeg publisher: 320x180 testsrc2 + sine, H.264 (1 s GOP) + AAC."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-re",
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_for(fn: Any, what: str, timeout_s: float = 60.0) -> Any:
-    """Poll ``fn()`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def clip_edit(src: str, trim: float, length: float, *, preview: bool = True) -> dict[str, Any]:

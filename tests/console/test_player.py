@@ -20,6 +20,7 @@ import httpx
 import jwt
 import numpy as np
 import pytest
+from browser import chromium_browser
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from media import FileServer, make_av
@@ -27,9 +28,6 @@ from services import VidlakeServer
 
 from vidlake.console import player
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 #: Generous: two shared cores, and the first segment may still be warming caches.
 PLAY_TIMEOUT_MS = 60_000
 PLAYED_S = 3.0
@@ -89,14 +87,8 @@ def test_static_files_and_vendored_hls_js(page_client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,16 @@ and keep up as segments are added (playback advances, no fatal error), then the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from browser import chromium_browser
 from live_support import fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 PUBLISH_S = 20.0  #: how long the publisher runs (seconds of media, sent in real time)
 ADVANCE_S = 3.0  #: how far playback must advance past where it started (seconds of media)
 PLAY_TIMEOUT_MS = 30_000  #: generous: two shared cores, a live encoder and a browser at once
@@ -27,14 +24,8 @@ PLAY_TIMEOUT_MS = 30_000  #: generous: two shared cores, a live encoder and a br
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def _state(page: Any) -> dict[str, Any]:

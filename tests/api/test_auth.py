@@ -104,3 +104,4 @@ def test_metrics(server: VidlakeServer) -> None:
     text = httpx.get(f"{server.url}/metrics").text
     assert 'vidlake_http_requests_total{method="GET",route="/system/v1/access-tokens",status="200"}' in text
     assert "vidlake_jobs" in text
+

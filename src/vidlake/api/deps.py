@@ -27,12 +27,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_session(services: ServicesDep) -> Iterator[Session]:
-    """A database session committed when the route returns."""
+    """A database session committed when the route function returns, before the response is sent
+    (``scope="function"``): a client that reads right after a write sees it, and a failed commit is an
+    error response rather than a lost write after a success was already sent."""
     with services.db.session() as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def parse_basic(header: str | None) -> tuple[str, str]:

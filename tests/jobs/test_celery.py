@@ -5,27 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from services import BIN, SUPPORT, fresh_pg_database
+from services import BIN, SUPPORT, fresh_pg_database, wait_until
 
 from vidlake.core.settings import Settings
 from vidlake.jobs import queue
 from vidlake.services import Services, build_services
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float = 90, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -86,22 +76,22 @@ def test_celery_runs_jobs_and_survives_sigkill(celery_env: tuple[Services, dict[
         done = tmp_path / "quick"
         with services.db.session() as s:
             quick = queue.enqueue(s, "test.mark", {"path": str(done)})
-        _wait(lambda: _state(services, quick) == "succeeded", what="a job through Celery")
+        wait_until(lambda: _state(services, quick) == "succeeded", what="a job through Celery")
 
         started, slow_done = tmp_path / "started", tmp_path / "slow"
         with services.db.session() as s:
             slow = queue.enqueue(s, "test.mark", {"path": str(slow_done), "started": str(started), "seconds": 1.5})
-        _wait(started.exists, what="the slow job to start")
+        wait_until(started.exists, what="the slow job to start")
         _attempt, pid = started.read_text().split()
         os.kill(int(pid), signal.SIGKILL)  # the pool process running the job dies
-        _wait(lambda: _state(services, slow) == "succeeded", what="the killed job to be retried")
+        wait_until(lambda: _state(services, slow) == "succeeded", what="the killed job to be retried")
         row = queue.get_job(services.db, slow)
         assert row is not None and row.attempts >= 2
         assert len(slow_done.read_text().splitlines()) == 1
 
         with services.db.session() as s:
             poison = queue.enqueue(s, "test.crash", {}, max_attempts=3)
-        _wait(lambda: _state(services, poison) == "dead", timeout_s=120, what="the poison job to end dead")
+        wait_until(lambda: _state(services, poison) == "dead", timeout_s=120, what="the poison job to end dead")
         row = queue.get_job(services.db, poison)
         assert row is not None and row.attempts == 3
     finally:
@@ -117,12 +107,12 @@ def test_jobs_wait_for_a_worker_and_a_killed_worker_is_replaced(
         job_id = queue.enqueue(s, "test.mark", {"path": str(done), "started": str(started), "seconds": 1.5})
     first = _start_worker(env, tmp_path / "w1.log")
     try:
-        _wait(started.exists, what="the job to start on the first worker")
+        wait_until(started.exists, what="the job to start on the first worker")
         os.killpg(first.pid, signal.SIGKILL)  # the whole worker machine is gone
         first.wait()
         second = _start_worker(env, tmp_path / "w2.log")
         try:
-            _wait(lambda: _state(services, job_id) == "succeeded", what="the second worker to finish the job")
+            wait_until(lambda: _state(services, job_id) == "succeeded", what="the second worker to finish the job")
         finally:
             _stop(second)
     finally:

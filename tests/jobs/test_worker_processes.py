@@ -5,26 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from services import BIN, VidlakeServer
+from services import BIN, VidlakeServer, wait_until
 
 from vidlake.db.session import Database
 from vidlake.jobs import queue
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _state(db: Database, job_id: str) -> str:
@@ -49,11 +38,11 @@ def test_sigkill_mid_job_loses_nothing(server: VidlakeServer, tmp_path: Path) ->
     started, done = tmp_path / "started", tmp_path / "done"
     with db.session() as s:
         job_id = queue.enqueue(s, "test.mark", {"path": str(done), "started": str(started), "seconds": 1.5})
-    _wait(started.exists, what="the job to start")
+    wait_until(started.exists, what="the job to start")
     attempt, pid = started.read_text().split()
     assert attempt == "1"
     os.kill(int(pid), signal.SIGKILL)  # the worker dies mid-job
-    _wait(lambda: _state(db, job_id) == "succeeded", what="the retried job to succeed")
+    wait_until(lambda: _state(db, job_id) == "succeeded", what="the retried job to succeed")
     row = queue.get_job(db, job_id)
     assert row is not None and row.attempts == 2 and "lease expired" in (row.last_error or "")
     lines = done.read_text().splitlines()
@@ -64,13 +53,13 @@ def test_poison_job_ends_dead_instead_of_looping(server: VidlakeServer, tmp_path
     db = _db(server)
     with db.session() as s:
         poison = queue.enqueue(s, "test.crash", {}, max_attempts=3)
-    _wait(lambda: _state(db, poison) == "dead", timeout_s=90, what="the poison job to end dead")
+    wait_until(lambda: _state(db, poison) == "dead", timeout_s=90, what="the poison job to end dead")
     row = queue.get_job(db, poison)
     assert row is not None and row.attempts == 3 and "lease expired" in (row.last_error or "")
     # The pool restarted its worker: later jobs still run.
     with db.session() as s:
         after = queue.enqueue(s, "test.mark", {"path": str(tmp_path / "after")})
-    _wait(lambda: _state(db, after) == "succeeded", what="a job after the poison job")
+    wait_until(lambda: _state(db, after) == "succeeded", what="a job after the poison job")
 
 
 def test_graceful_shutdown_releases_the_running_job(tmp_path: Path) -> None:
@@ -79,7 +68,7 @@ def test_graceful_shutdown_releases_the_running_job(tmp_path: Path) -> None:
     started, done = tmp_path / "started", tmp_path / "done"
     with db.session() as s:
         job_id = queue.enqueue(s, "test.mark", {"path": str(done), "started": str(started), "seconds": 30})
-    _wait(started.exists, what="the job to start")
+    wait_until(started.exists, what="the job to start")
     srv.stop()
     row = queue.get_job(db, job_id)
     assert row is not None and row.state == "queued" and row.attempts == 0 and row.lease_owner is None
@@ -88,7 +77,7 @@ def test_graceful_shutdown_releases_the_running_job(tmp_path: Path) -> None:
         s.get(type(row), job_id).payload = {"path": str(done), "seconds": 0}  # type: ignore[union-attr]
     worker = subprocess.Popen([str(BIN / "vidlake"), "worker"], env=srv.env, cwd=srv.data_dir)
     try:
-        _wait(lambda: _state(db, job_id) == "succeeded", what="the released job to finish")
+        wait_until(lambda: _state(db, job_id) == "succeeded", what="the released job to finish")
     finally:
         worker.terminate()
         worker.wait(timeout=30)

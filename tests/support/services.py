@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +46,16 @@ def wait_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] 
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on {port} after {timeout_s} s")
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 90, what: str = "condition") -> None:
+    """Poll ``predicate`` every 50 ms until it is true; fail after ``timeout_s`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:

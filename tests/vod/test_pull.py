@@ -84,6 +84,9 @@ def test_redirect_targets_are_checked_again(origin: str, tmp_path: Path, monkeyp
         return netguard.check_url(url, field=field, allow_private=False, resolve=resolve)
 
     monkeypatch.setattr(pull_module, "check_url", guard)
+    # ... and the connect-time guard too (it would refuse the loopback origin; tested in tests/core).
+    monkeypatch.setattr(pull_module, "guarded_transport", lambda allow_private: netguard.guarded_transport(
+        allow_private=True))
     with pytest.raises(PullError, match=r"169\.254\.169\.254"):
         _pull(f"{origin}/to-metadata", tmp_path / "x", allow_private=False)
     assert _pull(f"{origin}/redirect", tmp_path / "y", allow_private=False) == 1000

@@ -9,7 +9,7 @@ import httpx
 
 from vidlake.core.clock import now
 from vidlake.core.errors import InvalidParameters
-from vidlake.core.netguard import check_url
+from vidlake.core.netguard import check_url, guarded_transport
 from vidlake.db.models import Environment, Event, WebhookDelivery, WebhookEndpoint
 from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, event_body
 from vidlake.events.signing import HEADER, sign
@@ -51,7 +51,9 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
         "Vidlake-Event-Id": event_id,
     }
     try:
-        with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False) as client:
+        allow_private = ctx.services.settings.allow_private_networks
+        with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False,
+                          transport=guarded_transport(allow_private=allow_private)) as client:
             response = client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         _record(ctx, None, f"{type(exc).__name__}: {exc}")

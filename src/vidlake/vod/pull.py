@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import httpx
 
 from vidlake.core.errors import InvalidParameters
-from vidlake.core.netguard import check_url
+from vidlake.core.netguard import check_url, guarded_transport
 
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
@@ -38,6 +38,7 @@ def pull(
     deadline = time.monotonic() + timeout_s
     current = url
     with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(30.0, connect=10.0),
+                      transport=guarded_transport(allow_private=allow_private),
                       headers={"User-Agent": "Vidlake-Ingest/1"}) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             try:

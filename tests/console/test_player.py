@@ -262,7 +262,7 @@ def test_player_shows_errors_for_unknown_and_unready_ids(server: VidlakeServer, 
     page = chromium.new_page()
     try:
         for pid, title in [("doesnotexist0000", "This video does not exist"),
-                           (broken["playback_ids"][0]["id"], "This video is not ready yet")]:
+                           (broken["playback_ids"][0]["id"], "This video could not be processed")]:
             page.goto(f"{server.url}/player/{pid}?autoplay=1&muted=1")
             page.wait_for_function("() => window.vidlakePlayer.status === 'error'", timeout=PLAY_TIMEOUT_MS)
             state = _state(page)

@@ -2,8 +2,15 @@
  * Vidlake player page: drives the <video> with hls.js (native HLS only where MSE is missing, i.e. iOS
  * Safari), shows a storyboard preview while hovering the progress bar, and shows errors on the page.
  *
+ * Live streams: the page learns from the playlist that a stream is live (no EXT-X-ENDLIST), shows a LIVE
+ * badge (click: jump to the live edge), maps the progress bar to the DVR window and shows how far behind
+ * the live edge playback is; when the stream ends the playlist gets EXT-X-ENDLIST and the page turns into
+ * a normal VOD player. A live stream (or an asset) that is not playable yet (HTTP 412) is retried every
+ * RETRY_MS until it is.
+ *
  * State for tests and embedders: window.vidlakePlayer = {
- *   status: "loading" | "ready" | "error", engine: "hls.js" | "native" | null,
+ *   status: "loading" | "waiting" | "ready" | "error", engine: "hls.js" | "native" | null, live: bool,
+ *   retries: number,
  *   errors: [{kind, message, detail}], warnings: [...], storyboard: [{start, end, url, x, y, w, h}],
  *   video, hls, previewAt(fraction) }
  * Times are in seconds; storyboard tile geometry in pixels of the sprite image.
@@ -20,11 +27,12 @@
     errorTitle: $(".vl-error-title"), errorDetail: $(".vl-error-detail"), controls: $(".vl-controls"),
     play: $(".vl-play"), progress: $(".vl-progress"), buffered: $(".vl-buffered"), played: $(".vl-played"),
     preview: $(".vl-preview"), previewImage: $(".vl-preview-image"), previewTime: $(".vl-preview-time"),
-    time: $(".vl-time"), mute: $(".vl-mute"), fullscreen: $(".vl-fullscreen")
+    time: $(".vl-time"), mute: $(".vl-mute"), fullscreen: $(".vl-fullscreen"), live: $(".vl-live")
   };
+  var RETRY_MS = 3000;
 
   var state = {
-    playbackId: cfg.playbackId, status: "loading", engine: null, errors: [], warnings: [],
+    playbackId: cfg.playbackId, status: "loading", engine: null, live: false, retries: 0, errors: [], warnings: [],
     storyboard: [], video: video, hls: null, previewAt: previewAt
   };
   window.vidlakePlayer = state;
@@ -75,6 +83,7 @@
   function titleFor(status) {
     if (status === 404) { return "This video does not exist"; }
     if (status === 412) { return "This video is not ready yet"; }
+    if (status === "live-idle") { return "This live stream has not started yet"; }
     if (status === 401 || status === 403) { return "This video needs a valid playback token"; }
     return "This video could not be loaded";
   }
@@ -91,6 +100,24 @@
       showError("This video could not be loaded", "The server could not be reached.");
       return;
     }
+    var why = resp.status === 412 ? await errorMessage(resp) : "";
+    if (resp.status === 412 && /errored/.test(why)) {
+      record("playback", "This video could not be processed", "412: " + why);
+      showError("This video could not be processed", why);
+      return;
+    }
+    if (resp.status === 412) {
+      // Not playable yet (an asset still processing, a live stream nobody publishes to): wait and retry.
+      state.status = "waiting";
+      state.retries += 1;
+      ui.errorTitle.textContent = titleFor(/live stream/.test(why) ? "live-idle" : 412);
+      ui.errorDetail.textContent = "This page starts playing as soon as it is. (" + why + ")";
+      ui.error.hidden = false;
+      ui.spinner.hidden = true;
+      setTimeout(start, RETRY_MS);
+      return;
+    }
+    ui.error.hidden = true;
     if (!resp.ok) {
       var detail = await errorMessage(resp);
       record("playback", titleFor(resp.status), resp.status + ": " + detail);
@@ -108,6 +135,7 @@
       if (!window.Hls) { state.warnings.push("hls.js is missing (run `make`); using native HLS"); }
       state.engine = "native";
       video.addEventListener("loadedmetadata", function () {
+        setLive(video.duration === Infinity);
         if (startTime > 0) { video.currentTime = startTime; }
       }, { once: true });
       video.src = cfg.src;
@@ -139,6 +167,7 @@
       showError("This video could not be played", data.details);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, ready);
+    hls.on(Hls.Events.LEVEL_LOADED, function (_event, data) { setLive(!!(data.details && data.details.live)); });
     hls.loadSource(cfg.src);
     hls.attachMedia(video);
   }
@@ -185,16 +214,61 @@
     return isFinite(video.duration) ? video.duration : 0;
   }
 
+  // ---- live ----------------------------------------------------------------------------------------
+
+  function setLive(live) {
+    if (live === state.live) { return; }
+    state.live = live;
+    root.classList.toggle("vl-live-stream", live);
+    ui.live.hidden = !live;
+    render();
+  }
+
+  /** The seekable window [start, end] in seconds: the DVR window when live, [0, duration] otherwise. */
+  function windowRange() {
+    if (state.live && video.seekable.length) {
+      return [video.seekable.start(0), video.seekable.end(video.seekable.length - 1)];
+    }
+    return [0, duration()];
+  }
+
+  /** The live edge (seconds on the media timeline): where hls.js would sync to, else the seekable end. */
+  function liveEdge() {
+    if (state.hls && state.hls.liveSyncPosition) { return state.hls.liveSyncPosition; }
+    var range = windowRange();
+    return range[1];
+  }
+
+  /** Seconds behind the live edge (0 when not live). */
+  function behindLive() {
+    return state.live ? Math.max(0, liveEdge() - video.currentTime) : 0;
+  }
+  state.behindLive = behindLive;
+
+  ui.live.addEventListener("click", function () {
+    if (!state.live) { return; }
+    video.currentTime = liveEdge();
+    if (video.paused) { play(); }
+  });
+
   function render() {
-    var d = duration();
-    var t = video.currentTime;
-    ui.played.style.width = d ? (100 * t / d) + "%" : "0";
+    var range = windowRange();
+    var d = range[1] - range[0];
+    var t = video.currentTime - range[0];
+    ui.played.style.width = d > 0 ? (100 * Math.min(1, Math.max(0, t / d))) + "%" : "0";
     var end = 0;
     for (var i = 0; i < video.buffered.length; i++) {
-      if (video.buffered.start(i) <= t + 0.5) { end = Math.max(end, video.buffered.end(i)); }
+      if (video.buffered.start(i) <= video.currentTime + 0.5) { end = Math.max(end, video.buffered.end(i)); }
     }
-    ui.buffered.style.width = d ? (100 * Math.min(end, d) / d) + "%" : "0";
-    ui.time.textContent = clock(t) + " / " + clock(d);
+    ui.buffered.style.width = d > 0 ? (100 * Math.min(1, Math.max(0, (end - range[0]) / d))) + "%" : "0";
+    if (state.live) {
+      var behind = behindLive();
+      var atEdge = behind < 3 * ((state.hls && state.hls.targetDuration) || 2);
+      root.classList.toggle("vl-at-live-edge", atEdge);
+      ui.time.textContent = atEdge ? "" : "-" + clock(behind);
+    } else {
+      ui.time.textContent = clock(video.currentTime) + " / " + clock(d);
+    }
     ui.progress.setAttribute("aria-valuemax", String(Math.round(d)));
     ui.progress.setAttribute("aria-valuenow", String(Math.round(t)));
     root.classList.toggle("vl-paused", video.paused);
@@ -227,13 +301,14 @@
   }
 
   ui.progress.addEventListener("click", function (event) {
-    var d = duration();
-    if (d) { video.currentTime = fractionAt(event) * d; }
+    var range = windowRange();
+    if (range[1] > range[0]) { video.currentTime = range[0] + fractionAt(event) * (range[1] - range[0]); }
   });
   ui.progress.addEventListener("keydown", function (event) {
     var step = event.key === "ArrowRight" ? 5 : event.key === "ArrowLeft" ? -5 : 0;
-    if (step && duration()) {
-      video.currentTime = Math.min(duration(), Math.max(0, video.currentTime + step));
+    var range = windowRange();
+    if (step && range[1] > range[0]) {
+      video.currentTime = Math.min(range[1], Math.max(range[0], video.currentTime + step));
       event.preventDefault();
     }
   });
@@ -292,6 +367,14 @@
 
   /** Show the preview for a position along the progress bar (0..1); returns the cue shown, or null. */
   function previewAt(fraction) {
+    if (state.live) {  // no storyboard while live: the time behind the live edge
+      var range = windowRange();
+      ui.previewTime.textContent = "-" + clock((1 - fraction) * (range[1] - range[0]));
+      ui.preview.style.left = (100 * fraction) + "%";
+      ui.previewImage.hidden = true;
+      ui.preview.hidden = false;
+      return null;
+    }
     var d = duration() || (state.storyboard.length ? state.storyboard[state.storyboard.length - 1].end : 0);
     var t = fraction * d;
     ui.previewTime.textContent = clock(t);

@@ -209,6 +209,8 @@ class LiveStream(Base):
     ``status``: idle → active → idle, or disabled. ``new_asset_settings`` is ``None`` when the stream is
     not recorded. ``reconnect_window`` and ``max_continuous_duration`` are seconds. ``hls_prefix`` is
     the storage prefix of the current live HLS output (``None`` when nothing plays).
+    ``complete_requested_at`` (Unix seconds) is set by ``PUT .../complete``: the ingest process that owns
+    the session, wherever it runs, ends the sessions opened before it (see :mod:`vidlake.live.control`).
     """
 
     __tablename__ = "live_streams"
@@ -228,6 +230,7 @@ class LiveStream(Base):
     recent_asset_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     hls_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    complete_requested_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -164,6 +164,12 @@ def reset_stream_key(session: Session, stream: LiveStream) -> str:
     return old
 
 
+def request_complete(session: Session, stream: LiveStream) -> None:
+    """Ask the ingest owner of the stream's session (in any process) to end it now."""
+    stream.complete_requested_at = now()
+    stream.updated_at = now()
+
+
 def disable(session: Session, stream: LiveStream) -> None:
     """→ disabled (publishes are refused), with ``video.live_stream.disabled``."""
     if stream.status != "disabled":

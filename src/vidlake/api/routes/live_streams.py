@@ -100,6 +100,7 @@ def enable_live_stream(live_stream_id: str, principal: PrincipalDep, session: Se
 def complete_live_stream(live_stream_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     """End the live session now: cut the publisher, skip the reconnect window, finish the recording."""
     stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.request_complete(session, stream)
     session.commit()
     _owner_call("complete", stream.id)
     return {"data": {}}

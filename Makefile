@@ -7,7 +7,11 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
-APT_PACKAGES := postgresql redis-server chromium espeak-ng
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+# Debian packages Vidlake itself uses at run time (libsrt: SRT ingest, through ctypes).
+RUNTIME_APT_PACKAGES := libsrt1.5-openssl
+# Debian packages the tests start for real (PostgreSQL, Redis, Chromium, espeak-ng for speech).
+APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server chromium espeak-ng
 
 .PHONY: run test install install-test system-deps vendor lint typecheck bench clean
 
@@ -36,11 +40,23 @@ $(STAMP): $(VENV)/bin/python pyproject.toml $(HLS_JS)
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Runtime Debian packages; skipped (with a warning: SRT ingest stays off) when there is no root or sudo.
+$(RUNTIME_STAMP): $(VENV)/bin/python
+	@missing=""; \
+	for p in $(RUNTIME_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "installing Debian packages:$$missing"; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; } \
+	  || echo "warning: could not install$$missing; SRT ingest will be off"; \
+	fi
+	@touch $@
+
+run: $(STAMP) $(RUNTIME_STAMP)
 	$(VENV)/bin/vidlake migrate
 	$(VENV)/bin/vidlake serve
 
-# Debian packages the tests start for real (PostgreSQL, Redis, Chromium). Needs root or sudo.
+# Debian packages for the tests (APT_PACKAGES). Needs root or sudo.
 $(SYSTEM_STAMP): $(VENV)/bin/python
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (0 = any free port).")
     rtmp_port: int = Field(1935, ge=0, le=65535, description="RTMP ingest port (0 disables ingest).")
+    srt_port: int = Field(
+        8890, ge=0, le=65535,
+        description="SRT ingest port (UDP; 0 disables SRT). Needs libsrt (Debian: libsrt1.5-openssl).",
+    )
     public_url: str = Field(
         "",
         description="Base URL clients use to reach this server (for upload and playback URLs). "

@@ -34,6 +34,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_udp_port() -> int:
+    """A free UDP port on 127.0.0.1 (for SRT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def wait_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until something listens on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout_s
@@ -156,16 +163,18 @@ class VidlakeServer:
     token_secret = "test-secret-0123456789abcdef"
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, workers: int = 1,
-                 rtmp: bool = False) -> None:
+                 rtmp: bool = False, srt: bool = False) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.rtmp_port = free_port() if rtmp else 0
+        self.srt_port = free_udp_port() if srt else 0
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "VIDLAKE_DATA_DIR": str(data_dir),
             "VIDLAKE_HTTP_PORT": str(self.port),
             "VIDLAKE_RTMP_PORT": str(self.rtmp_port),
+            "VIDLAKE_SRT_PORT": str(self.srt_port),
             "VIDLAKE_WORKERS": str(workers),
             "VIDLAKE_BOOTSTRAP_TOKEN": f"{self.token_id}:{self.token_secret}",
             "VIDLAKE_ALLOW_PRIVATE_NETWORKS": "true",

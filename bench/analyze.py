@@ -4,8 +4,8 @@ Renders the corpus (``bench/corpus/generate.py``, cached under ``bench/out/corpu
 every video, in the same process and interleaved so machine load hits everyone alike:
 
 - ``vidlake``: :class:`vidlake.analyze.scenes.ShotDetector` with the default decode (``fast=True``:
-  B-frames and deblocking skipped, threaded decoder), ``vidlake-1thr`` (the same, one decoder
-  thread) and ``vidlake-full`` (every frame decoded);
+  B-frames and deblocking skipped; GOPs decoded in parallel, one thread per CPU), ``vidlake-1thr``
+  (the same, one decoder thread: the least CPU per video) and ``vidlake-full`` (every frame decoded);
 - PySceneDetect 0.7 ``ContentDetector`` and ``AdaptiveDetector`` with default settings (OpenCV backend,
   its default auto-downscale).
 

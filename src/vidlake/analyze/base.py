@@ -49,6 +49,7 @@ def run_analysers(
     container_format: str | None = None,
     allowed_formats: frozenset[str] = ALLOWED_FORMATS,
     threads: str = "AUTO",
+    workers: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """Decode ``path`` once and run every analyser over it; return ``{analyser.name: result}``.
 
@@ -73,6 +74,7 @@ def run_analysers(
         allowed_formats=allowed_formats,
         info_out=info_box,
         threads=threads,
+        workers=workers,
     ):
         if not started:
             for analyser in analysers:

@@ -20,6 +20,7 @@ thumbnail difference divided by 255.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,6 @@ BRIGHT_LEVEL = 0.25  # luma (0..1) above which a pixel counts as "lit" for dark-
 F32 = npt.NDArray[np.float32]
 
 
-_TEXTURE_LUT8 = _TEXTURE_LUT.astype(np.uint8)
 _LARGE = 40_000  # pixels: bigger frames are measured on every second row and column
 BATCH = 64  # frames whose features are computed together (one numpy call per feature per batch)
 
@@ -58,20 +58,29 @@ def thumbnails(frames: U8) -> U8:
     """Block-average ``(b, h, w, 3)`` frames to ``(b, rows, cols, 3)``: square blocks of
     ``w // THUMB_W`` pixels, so ``cols`` is ``THUMB_W`` or a little more and the whole frame but a
     margin under one block is covered."""
-    h, w = frames.shape[1:3]
+    b, h, w, c = frames.shape
     bw = bh = max(1, w // THUMB_W)
     cols, rows = w // bw, max(1, h // bh)
     bh = min(bh, h)
-    x = frames[:, : rows * bh, : cols * bw].astype(np.uint16)
-    # Strided additions are several times faster than reshape().mean() on small blocks.
-    acc = x[:, :, 0::bw]
-    for k in range(1, bw):
-        acc = acc + x[:, :, k::bw]
-    tot = acc[:, 0::bh].astype(np.uint32)
+    n = bh * bw
+    # Rows of each block first (whole rows are contiguous), in place; then the columns, read as a
+    # (cols, bw) view of each summed row. Several times faster than reshape().mean() on small blocks.
+    blocks = frames[:, : rows * bh, : cols * bw].reshape(b, rows, bh, cols * bw, c)
+    wide = np.uint16 if n * 255 <= np.iinfo(np.uint16).max else np.uint32
+    acc: npt.NDArray[np.unsignedinteger[Any]] = blocks[:, :, 0].astype(wide)
     for k in range(1, bh):
-        tot = tot + acc[:, k::bh]
-    out: U8 = ((tot + (bh * bw) // 2) // (bh * bw)).astype(np.uint8)
+        acc += blocks[:, :, k]
+    per_col = acc.reshape(b, rows, cols, bw, c)
+    tot: npt.NDArray[np.unsignedinteger[Any]] = per_col[:, :, :, 0].copy()
+    for k in range(1, bw):
+        tot += per_col[:, :, :, k]
+    tot += n // 2
+    tot //= n
+    out: U8 = tot.astype(np.uint8)
     return out
+
+
+_TEXTURE_LUT16 = (_TEXTURE_LUT + LUMA_BINS + CHROMA_BINS**2).astype(np.uint16)
 
 
 def _batch(frames: U8, full_range: bool) -> tuple[F32, F32, F32, F32, npt.NDArray[np.int16]]:
@@ -80,24 +89,35 @@ def _batch(frames: U8, full_range: bool) -> tuple[F32, F32, F32, F32, npt.NDArra
     b = sub.shape[0]
     y = sub[..., 0]
     yi = y.astype(np.int16)
-    steps = np.abs(yi[:, :, 1:] - yi[:, :, :-1]).astype(np.uint8)
+    steps = yi[:, :, 1:] - yi[:, :, :-1]
+    np.abs(steps, out=steps)
     p, q = y.shape[1] * y.shape[2], steps.shape[1] * steps.shape[2]
     # One bincount for the whole batch: bin + HIST_BINS * frame, as uint16 (b <= BATCH).
     bins = np.empty((b, 2 * p + q), np.uint16)
-    bins[:, :p] = (y >> 3).reshape(b, p)
-    cb = (np.clip(sub[..., 1], 64, 191) - 64) >> 4
-    cr = (np.clip(sub[..., 2], 64, 191) - 64) >> 4
-    bins[:, p : 2 * p] = (cb * CHROMA_BINS + cr + LUMA_BINS).reshape(b, p)
-    bins[:, 2 * p :] = _TEXTURE_LUT8[steps].reshape(b, q) + (LUMA_BINS + CHROMA_BINS**2)
+    np.right_shift(y, 3, out=bins[:, :p].reshape(y.shape), casting="unsafe")
+    # Joint chroma bin: Cb and Cr clipped to 64..191, 8 levels each (in place, in uint8).
+    cb = np.clip(sub[..., 1], 64, 191)
+    cb -= 64
+    cb >>= 4
+    cb <<= 3
+    cr = np.clip(sub[..., 2], 64, 191)
+    cr -= 64
+    cr >>= 4
+    cb += cr
+    cb += LUMA_BINS
+    bins[:, p : 2 * p] = cb.reshape(b, p)
+    np.take(_TEXTURE_LUT16, steps, out=bins[:, 2 * p :].reshape(steps.shape))
     bins += (np.arange(b, dtype=np.uint16) * np.uint16(HIST_BINS))[:, None]
     hists = np.bincount(bins.ravel(), minlength=b * HIST_BINS).reshape(b, HIST_BINS).astype(np.float32)
     hists[:, : HIST_BINS - TEXTURE_BINS] /= np.float32(p)
     hists[:, HIST_BINS - TEXTURE_BINS :] /= np.float32(max(1, q))
     black, scale = (0.0, 255.0) if full_range else (16.0, 219.0)
-    luma = ((yi.reshape(b, -1).mean(axis=1) - black) / scale).astype(np.float32)
+    # Integer sums are exact, so sum / count equals the float mean bit for bit, at a fraction of its cost.
+    luma = ((yi.reshape(b, -1).sum(axis=1, dtype=np.int64) / p - black) / scale).astype(np.float32)
     lit_bin = int(black + BRIGHT_LEVEL * scale) >> 3
     lit = hists[:, lit_bin + 1 : LUMA_BINS].sum(axis=1)
-    edges = (steps.reshape(b, -1).mean(axis=1) / 255.0).astype(np.float32) if q else np.zeros(b, np.float32)
+    edges = ((steps.reshape(b, -1).sum(axis=1, dtype=np.int64) / q) / 255.0).astype(np.float32) if q \
+        else np.zeros(b, np.float32)
     return hists, luma, lit, edges, yi
 
 
@@ -212,6 +232,9 @@ def hist_distance(a: F32, b: F32) -> F32:
 
 def thumb_distance(a: U8, b: U8) -> F32:
     """Mean absolute difference of uint8 thumbnails divided by 255 (0..1); vectorised over rows."""
-    diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
-    out: F32 = (diff.mean(axis=-1) / 255.0).astype(np.float32)
+    # |a - b| in uint8 (max - min) and an exact integer sum: the float mean, bit for bit, faster.
+    diff = np.maximum(a, b)
+    diff -= np.minimum(a, b)
+    k = max(1, diff.shape[-1])
+    out: F32 = ((diff.sum(axis=-1, dtype=np.int64) / k) / 255.0).astype(np.float32)
     return out

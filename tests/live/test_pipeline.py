@@ -120,3 +120,29 @@ def test_create_request_validation() -> None:
 
 def test_health_without_stats() -> None:
     assert health_public(None, connected=False) == {"connected": False}
+
+
+def test_pipeline_reads_mpegts_for_every_rung(flv: Path, tmp_path: Path) -> None:
+    """SRT ingest feeds MPEG-TS: ffmpeg then writes every rung, the passthrough one as ``-c copy``."""
+    ts = tmp_path / "in.ts"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(flv), "-c", "copy", "-f", "mpegts",
+                    str(ts)], check=True, timeout=60)
+    live_plan = pipeline.plan("low")
+    argv = pipeline.build_argv(live_plan, tmp_path / "out", 0, preset="ultrafast", input_format="mpegts")
+    assert argv[argv.index("pipe:0") - 2:argv.index("pipe:0") + 1] == ["mpegts", "-i", "pipe:0"]
+    with ts.open("rb") as stdin:
+        subprocess.run(argv, stdin=stdin, check=True, timeout=60)
+    for i in range(live_plan.variant_count):
+        playlist = hls.read(tmp_path / "out" / pipeline.variant_dir(0, i) / "index.m3u8")
+        assert isinstance(playlist, hls.MediaPlaylist) and len(playlist.segments) >= 3
+
+
+def test_transcode_only_argv_leaves_rung_0_out(tmp_path: Path) -> None:
+    argv = pipeline.build_argv(pipeline.plan("low"), tmp_path, 2, ffmpeg="ffmpeg", passthrough=False)
+    assert str(tmp_path / "run2/v1/index.m3u8") in argv and str(tmp_path / "run2/v0/index.m3u8") not in argv
+    assert argv.count("-c") == 0 and "libx264" in argv and not (tmp_path / "run2/v0").exists()
+    with pytest.raises(ValueError):
+        pipeline.build_argv(pipeline.plan("low", ()), tmp_path, 0, passthrough=False)  # nothing for ffmpeg
+    with pytest.raises(ValueError):
+        pipeline.build_argv(pipeline.plan("low"), tmp_path, 0, input_format="mp4")
+    assert pipeline.simulcast_argv("rtmp://x/y", ffmpeg="ffmpeg", input_format="mpegts")[5:7] == ["-f", "mpegts"]

@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,9 +36,11 @@ from vidlake.db.models import LiveStream, PlaybackId
 from vidlake.deliver import live_hook
 from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.live import pipeline, simulcast, streams
-from vidlake.live.rtmp import PublishInfo, RtmpServer, RtmpServerConfig, SessionStats, SubprocessTarget
+from vidlake.live.rtmp import PublishInfo, RtmpServer, RtmpServerConfig, SessionStats, SubprocessTarget, flv
 from vidlake.live.rtmp.conn import Peer
+from vidlake.live.segmenter import Segmenter
 from vidlake.live.simulcast import SimulcastDestination
+from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
 from vidlake.services import Services
 from vidlake.storage import keys
@@ -46,7 +49,8 @@ from vidlake.vod.publish import HlsPublisher
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-POLL_S = 0.1  #: how often a run's ffmpeg playlists are read for new segments (seconds)
+POLL_S = 0.1  #: how often the playlists of a run's ffmpeg (transcoded rungs) are read (seconds)
+RUN_PLAYLIST_SIZE = 20  #: segments listed in a run's own rung-0 playlist ``run{n}/v0/index.m3u8``
 THUMBNAIL_S = 5.0  #: how often the live thumbnail is refreshed (seconds)
 
 
@@ -82,6 +86,11 @@ class LiveSession:
     last_stats: SessionStats | None = None
     thumbnail_at: float = -1e9
     thumbnail_proc: subprocess.Popen[bytes] | None = None
+    run_segments: dict[tuple[int, int], int] = field(default_factory=dict)  #: (run, rung) → segments so far
+    run_playlists: dict[int, list[hls.Segment]] = field(default_factory=dict)  #: run → newest rung-0 segments
+    publishing: asyncio.Task[None] | None = None  #: the running upload to remote storage
+    publish_again: bool = False
+    pending: list[asyncio.Task[Any]] = field(default_factory=list)  #: database updates to wait for
 
 
 class LiveIngest:
@@ -105,6 +114,7 @@ class LiveIngest:
         self._stopping: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.work_root = services.settings.data_dir / "live"
+        self.thumbnailer = Thumbnailer()
 
     # ---------------------------------------------------------------------------- running
 
@@ -117,12 +127,14 @@ class LiveIngest:
         _CURRENT[:] = [self]
 
     def _thread_main(self) -> None:
-        asyncio.run(self._main())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(self._main())
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         await self.server.start()
+        await self.thumbnailer.start()
         self._ready.set()
         try:
             await self._stopping.wait()
@@ -130,6 +142,7 @@ class LiveIngest:
             await self.server.close()
             for live in list(self.sessions.values()):
                 await self._finalize(live)
+            await self.thumbnailer.close()
 
     def stop(self) -> None:
         """Stop the server (publishers are cut, sessions finalized) and join the thread."""
@@ -320,10 +333,11 @@ class LiveIngest:
 
     # ---------------------------------------------------------------------------- segments
 
-    def poll(self, live: LiveSession, run: int) -> bool:
-        """Pick up new segments of ``run``; rewrite and publish the live playlists. True if any."""
-        new = False
-        for i in range(live.plan.variant_count):
+    def scan(self, live: LiveSession, run: int, variants: Sequence[int]) -> list[tuple[int, str, float]]:
+        """(rung, uri, duration in seconds) of every segment that ffmpeg lists for ``variants`` of ``run``
+        and the session does not have yet. Reads files only: safe in a worker thread."""
+        found = []
+        for i in variants:
             path = live.root / pipeline.variant_dir(run, i) / "index.m3u8"
             try:
                 playlist = hls.read(path)
@@ -333,21 +347,99 @@ class LiveIngest:
                 continue
             for seg in playlist.segments:
                 uri = f"{pipeline.variant_dir(run, i)}/{seg.uri}"
-                if uri in live.seen:
-                    continue
-                live.seen.add(uri)
-                first_of_run = not any(e.uri.startswith(f"run{run}/") for e in live.segments[i])
-                live.segments[i].append(SegmentEntry(uri, seg.duration, first_of_run and bool(live.segments[i])))
-                new = True
-        if new:
-            self.write_playlists(live, final=False)
-            live.publisher.publish()
-            self._thumbnail(live)
-        return new
+                if uri not in live.seen:
+                    found.append((i, uri, seg.duration))
+        return found
 
-    def _thumbnail(self, live: LiveSession) -> None:
-        """Refresh ``thumbnail.jpg`` from the newest passthrough segment every :data:`THUMBNAIL_S` seconds
-        (a separate ffmpeg decoding one keyframe; the previous one is reaped, never waited for)."""
+    def add_segments(self, live: LiveSession, run: int, found: Sequence[tuple[int, str, float]], *,
+                     keyframe: bytes | None = None) -> bool:
+        """Add segments (rung, uri, duration in seconds) of ``run`` to ``live``; rewrite the playlists of the
+        rungs that grew and publish them (in a worker thread when storage is remote); refresh the
+        thumbnail (from ``keyframe``, the newest rung-0 segment's first picture, when given). Runs on the
+        ingest loop. True if any segment was new."""
+        changed: set[int] = set()
+        for i, uri, duration in found:
+            if uri in live.seen:
+                continue
+            live.seen.add(uri)
+            entries = live.segments[i]
+            first_of_run = live.run_segments.get((run, i), 0) == 0
+            live.run_segments[(run, i)] = live.run_segments.get((run, i), 0) + 1
+            entries.append(SegmentEntry(uri, duration, first_of_run and bool(entries)))
+            changed.add(i)
+        if not changed:
+            return False
+        write_media_playlists(live, final=False, variants=sorted(changed))
+        if not live.master_written:
+            hls.write(live.root / "master.m3u8", self._master(live))
+            live.master_written = True
+        self._publish_soon(live)
+        if 0 in changed:
+            self._thumbnail(live, keyframe)
+        if not live.active:
+            live.active = True
+            live.pending.append(self._spawn(asyncio.to_thread(self._db_active, live)))
+        return True
+
+    def segment_closed(self, live: LiveSession, run: int, name: str, duration: float,
+                       keyframe: bytes | None = None) -> None:
+        """The in-process passthrough rung closed segment ``name`` of ``run`` (``duration`` in seconds):
+        list it in the live playlists at once, then in ``run{n}/v0/index.m3u8`` (as ffmpeg did, for readers
+        of a run's own playlist)."""
+        rel = pipeline.variant_dir(run, 0)
+        self.add_segments(live, run, [(0, f"{rel}/{name}", duration)], keyframe=keyframe)
+        own = live.run_playlists.setdefault(run, [])
+        own.append(hls.Segment(uri=name, duration=duration))
+        del own[:-RUN_PLAYLIST_SIZE]
+        write_playlist(live.root / rel / "index.m3u8", hls.MediaPlaylist(
+            segments=list(own), version=6, media_sequence=live.run_segments.get((run, 0), 0) - len(own),
+            independent_segments=True))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _publish_soon(self, live: LiveSession) -> None:
+        """Mirror the session's files to remote storage in a worker thread; at most one upload runs per
+        session, and one more follows when something changed meanwhile."""
+        if live.publisher.in_place:
+            return
+        if live.publishing is not None and not live.publishing.done():
+            live.publish_again = True
+            return
+        live.publishing = self._spawn(self._publish(live))
+
+    async def _publish(self, live: LiveSession) -> None:
+        while True:
+            live.publish_again = False
+            try:
+                await asyncio.to_thread(live.publisher.publish)
+            except Exception:
+                log.exception("live %s: publishing failed", live.stream_id)
+            if not live.publish_again:
+                return
+
+    async def settle(self, live: LiveSession) -> None:
+        """Wait for the session's pending uploads and database updates."""
+        while live.pending:
+            await asyncio.gather(*live.pending.copy(), return_exceptions=True)
+            live.pending = [t for t in live.pending if not t.done()]
+        if live.publishing is not None:
+            await asyncio.gather(live.publishing, return_exceptions=True)
+
+    def _thumbnail(self, live: LiveSession, keyframe: bytes | None = None) -> None:
+        """Refresh ``thumbnail.jpg`` from the newest passthrough segment every :data:`THUMBNAIL_S` seconds:
+        from its first ``keyframe`` by the :class:`Thumbnailer` helper when the segment was muxed here,
+        else by a separate ffmpeg decoding the segment's first keyframe (the previous one is reaped, never
+        waited for)."""
+        if keyframe is not None:
+            if time.monotonic() - live.thumbnail_at >= THUMBNAIL_S:
+                live.thumbnail_at = time.monotonic()
+                live.pending.append(self._spawn(self._thumbnail_from(live, keyframe)))
+                live.pending = [t for t in live.pending if not t.done()]
+            return
         proc = live.thumbnail_proc
         if proc is not None:
             if proc.poll() is None:
@@ -355,7 +447,8 @@ class LiveIngest:
             live.thumbnail_proc = None
             thumb = live.root / "thumbnail.jpg"
             if proc.returncode == 0 and not live.publisher.in_place and thumb.is_file():
-                live.publisher.storage.put_file(f"{live.prefix}/thumbnail.jpg", thumb, "image/jpeg")
+                self._spawn(asyncio.to_thread(live.publisher.storage.put_file, f"{live.prefix}/thumbnail.jpg",
+                                              thumb, "image/jpeg"))
         if time.monotonic() - live.thumbnail_at < THUMBNAIL_S or not live.segments[0]:
             return
         live.thumbnail_at = time.monotonic()
@@ -364,6 +457,12 @@ class LiveIngest:
                                        ffmpeg=self.services.settings.ffmpeg or None)
         live.thumbnail_proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                                stderr=subprocess.DEVNULL)
+
+    async def _thumbnail_from(self, live: LiveSession, keyframe: bytes) -> None:
+        thumb = live.root / "thumbnail.jpg"
+        if await self.thumbnailer.render(keyframe, thumb) and not live.publisher.in_place:
+            await asyncio.to_thread(live.publisher.storage.put_file, f"{live.prefix}/thumbnail.jpg", thumb,
+                                    "image/jpeg")
 
     def write_playlists(self, live: LiveSession, *, final: bool) -> None:
         """Write the media playlists and (once) ``master.m3u8``."""
@@ -387,18 +486,16 @@ class LiveIngest:
             variants.append(hls.Variant(uri=f"v{i}.m3u8", bandwidth=rung.video_bitrate + 160_000, resolution=res))
         return hls.MasterPlaylist(variants=variants, version=6, independent_segments=True)
 
-    async def poll_loop(self, live: LiveSession, run: int, stop: asyncio.Event) -> None:
-        """Poll ``run`` until ``stop`` is set; mark the stream active at its first segment."""
+    async def poll_loop(self, live: LiveSession, run: int, stop: asyncio.Event, variants: Sequence[int]) -> None:
+        """Pick up the segments ffmpeg writes for ``variants`` of ``run`` every :data:`POLL_S` seconds
+        until ``stop`` is set (then once more)."""
         while True:
             stopped = stop.is_set()
             try:
-                new = await asyncio.to_thread(self.poll, live, run)
+                found = await asyncio.to_thread(self.scan, live, run, variants)
+                self.add_segments(live, run, found)
             except Exception:
                 log.exception("live %s: publishing failed", live.stream_id)
-                new = False
-            if new and not live.active:
-                live.active = True
-                await asyncio.to_thread(self._db_active, live)
             if stopped:
                 return
             with contextlib.suppress(TimeoutError):
@@ -415,30 +512,52 @@ class LiveIngest:
 
 
 class RunTarget:
-    """The :class:`~vidlake.live.rtmp.PublishTarget` of one publish: FLV → the live pipeline ffmpeg
-    (+ one ``-c copy`` ffmpeg per simulcast target; a failing simulcast never stops the stream)."""
+    """The :class:`~vidlake.live.rtmp.PublishTarget` of one publish ("run").
 
-    def __init__(self, owner: LiveIngest, live: LiveSession, destinations: list[SimulcastDestination]) -> None:
+    With FLV input (RTMP) the passthrough rung is muxed in-process (:class:`Segmenter`: each segment is
+    listed the moment it is closed) and one ffmpeg writes the transcoded rungs (none runs when there are
+    none); with ``input_format="mpegts"`` ffmpeg writes every rung. Each simulcast target gets a
+    ``-c copy`` ffmpeg; a failing simulcast never stops the stream. :meth:`on_flv` takes the input bytes
+    whatever their format.
+    """
+
+    def __init__(self, owner: LiveIngest, live: LiveSession, destinations: list[SimulcastDestination], *,
+                 input_format: str = "flv") -> None:
         self.owner = owner
         self.live = live
         self.run = live.runs
         live.runs += 1
         settings = owner.services.settings
+        ffmpeg = settings.ffmpeg or None
         log_dir = owner.work_root / "logs" / live.stream_id
-        argv = pipeline.build_argv(live.plan, live.root, self.run, preset=owner.preset,
-                                   threads=settings.ffmpeg_threads or None, ffmpeg=settings.ffmpeg or None)
-        self.main = SubprocessTarget(argv, stderr_path=log_dir / f"run{self.run}.log")
-        self.simulcasts = {d.target_id: SubprocessTarget(pipeline.simulcast_argv(d.url, ffmpeg=settings.ffmpeg or None),
-                                                         stderr_path=log_dir / f"simulcast-{d.target_id}.log",
-                                                         stop_timeout_s=5)
-                           for d in destinations}
+        self.segmenter: Segmenter | None = None
+        self._reader: flv.FlvStreamReader | None = None
+        if input_format == "flv":
+            self.segmenter = Segmenter(live.root / pipeline.variant_dir(self.run, 0), live.plan.segment_s,
+                                       self._segment_closed)
+            self._reader = flv.FlvStreamReader()
+        self.polled = range(0 if self.segmenter is None else 1, live.plan.variant_count)
+        self.main: SubprocessTarget | None = None
+        if self.polled:
+            argv = pipeline.build_argv(live.plan, live.root, self.run, preset=owner.preset,
+                                       threads=settings.ffmpeg_threads or None, ffmpeg=ffmpeg,
+                                       input_format=input_format, passthrough=self.segmenter is None)
+            self.main = SubprocessTarget(argv, stderr_path=log_dir / f"run{self.run}.log")
+        self.simulcasts = {d.target_id: SubprocessTarget(
+            pipeline.simulcast_argv(d.url, ffmpeg=ffmpeg, input_format=input_format),
+            stderr_path=log_dir / f"simulcast-{d.target_id}.log", stop_timeout_s=5) for d in destinations}
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._max_timer: asyncio.TimerHandle | None = None
 
+    def _segment_closed(self, name: str, duration: float) -> None:
+        keyframe = self.segmenter.closed_keyframe if self.segmenter is not None else None
+        self.owner.segment_closed(self.live, self.run, name, duration, keyframe)
+
     async def on_start(self, info: PublishInfo) -> None:
-        """Start ffmpeg(s) and the segment poller."""
-        await self.main.on_start(info)
+        """Start ffmpeg(s) and the segment poller of the transcoded rungs."""
+        if self.main is not None:
+            await self.main.on_start(info)
         failed = []
         for target_id, sc in list(self.simulcasts.items()):
             try:
@@ -447,9 +566,11 @@ class RunTarget:
                 log.exception("simulcast %s could not start", target_id)
                 failed.append(target_id)
                 del self.simulcasts[target_id]
-        await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "broadcasting")
-        await asyncio.to_thread(simulcast.set_status, self.owner.services, failed, "errored")
-        self._poller = asyncio.create_task(self.owner.poll_loop(self.live, self.run, self._stop))
+        if self.simulcasts or failed:
+            await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "broadcasting")
+            await asyncio.to_thread(simulcast.set_status, self.owner.services, failed, "errored")
+        if self.main is not None:
+            self._poller = asyncio.create_task(self.owner.poll_loop(self.live, self.run, self._stop, self.polled))
         max_s = await asyncio.to_thread(self._max_duration)
         loop = asyncio.get_running_loop()
         self._max_timer = loop.call_later(max_s, lambda: self.owner._track(self._kick_max()))
@@ -463,9 +584,27 @@ class RunTarget:
     async def _kick_max(self) -> None:
         await self.owner.server.kick(self.live.stream_key, "max_continuous_duration")
 
+    def write_flv(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """The connection's synchronous path: mux the passthrough rung at once; return what must be awaited
+        for ffmpeg and the simulcasts (``None`` when neither runs)."""
+        if self._reader is not None and self.segmenter is not None:
+            feed = self.segmenter.feed
+            for tag in self._reader.feed(data):
+                feed(tag)
+        if self.main is None and not self.simulcasts:
+            return None
+        return self._to_subprocesses(data)
+
     async def on_flv(self, data: bytes) -> None:
-        """Feed the pipeline (back-pressure) and the simulcasts (a failing one is dropped)."""
-        await self.main.on_flv(data)
+        """Mux the passthrough rung, feed ffmpeg (back-pressure) and the simulcasts (a failing one is
+        dropped)."""
+        wait = self.write_flv(data)
+        if wait is not None:
+            await wait
+
+    async def _to_subprocesses(self, data: bytes) -> None:
+        if self.main is not None:
+            await self.main.on_flv(data)
         for target_id, sc in list(self.simulcasts.items()):
             try:
                 await asyncio.wait_for(sc.on_flv(data), 2.0)
@@ -477,22 +616,43 @@ class RunTarget:
                                                     "errored"))
 
     async def on_stop(self, reason: str) -> None:
-        """Stop ffmpeg(s), publish the last segments, tell the owner."""
+        """Close the last passthrough segment, stop ffmpeg(s), publish the last segments, tell the owner."""
         if self._max_timer is not None:
             self._max_timer.cancel()
         stats = self.owner.server.stats(self.live.stream_key)
-        await asyncio.gather(self.main.on_stop(reason), *(sc.on_stop(reason) for sc in self.simulcasts.values()),
-                             return_exceptions=True)
-        await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "idle")
+        if self.segmenter is not None:
+            try:
+                self.segmenter.close()
+            except Exception:
+                log.exception("live %s: closing the last segment failed", self.live.stream_id)
+        stops = [sc.on_stop(reason) for sc in self.simulcasts.values()]
+        if self.main is not None:
+            stops.append(self.main.on_stop(reason))
+        await asyncio.gather(*stops, return_exceptions=True)
+        if self.simulcasts:
+            await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "idle")
         self._stop.set()
         if self._poller is not None:
             await self._poller
+        await self.owner.settle(self.live)
         self.owner._track(self.owner.run_ended(self.live, self.run, stats))
 
 
-def write_media_playlists(live: LiveSession, *, final: bool) -> None:
-    """Write ``v{i}.m3u8``: the sliding window while live, every segment (VOD) when ``final``."""
-    for i, entries in enumerate(live.segments):
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The ingest loop's factory: uvloop's (libuv: less CPU per socket read, and reads are most of the
+    ingest's CPU) when installed (``uvicorn[standard]`` brings it on Linux), else asyncio's default."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def write_media_playlists(live: LiveSession, *, final: bool, variants: Sequence[int] | None = None) -> None:
+    """Write ``v{i}.m3u8`` (of ``variants``, default all): the sliding window while live, every segment
+    (VOD) when ``final``."""
+    for i in range(len(live.segments)) if variants is None else variants:
+        entries = live.segments[i]
         shown = entries if final else entries[-live.plan.window_segments:]
         skipped = len(entries) - len(shown)
         disc_seq = sum(1 for e in entries[:skipped] if e.discontinuity)
@@ -500,7 +660,16 @@ def write_media_playlists(live: LiveSession, *, final: bool) -> None:
         extra = [f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_seq}"] if disc_seq else []
         playlist = hls.MediaPlaylist(segments=segs, version=6, media_sequence=skipped, independent_segments=True,
                                      extra_tags=extra, playlist_type="VOD" if final else None, endlist=final)
-        hls.write(live.root / f"v{i}.m3u8", playlist)
+        write_playlist(live.root / f"v{i}.m3u8", playlist)
+
+
+def write_playlist(path: Path, playlist: hls.Playlist) -> None:
+    """Replace ``path`` atomically (through ``.{name}.tmp`` beside it; only the ingest loop writes a live
+    session's playlists, so the name can be fixed, which is cheaper than :func:`hls.write`'s)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(hls.dumps(playlist))
+    os.replace(tmp, path)
 
 
 def health_public(stats: SessionStats | None, *, connected: bool) -> dict[str, Any]:

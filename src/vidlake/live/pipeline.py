@@ -1,11 +1,13 @@
 """The per-stream live pipeline: the ffmpeg command that turns an FLV byte stream on stdin into a live
 HLS ladder, and the latency modes.
 
-One ffmpeg process per publish ("run"). It writes one HLS output per rung under ``run{n}/v{i}/``:
-rung 0 is the source itself (``-c copy``: no re-encoding, segments cut on the publisher's keyframes),
-the others are transcoded with x264 (``-tune zerolatency``, keyframes forced on segment boundaries).
-Audio is copied into every rung. The playlists viewers get are written by :mod:`vidlake.live.ingest`
-from what ffmpeg lists (sliding window, discontinuities between runs).
+Each publish ("run") writes one HLS output per rung under ``run{n}/v{i}/``: rung 0 is the source itself
+(no re-encoding, segments cut on the publisher's keyframes), the others are transcoded with x264
+(``-tune zerolatency``, keyframes forced on segment boundaries), audio copied into every rung. For RTMP
+(FLV) input rung 0 is muxed in-process (:mod:`vidlake.live.segmenter`) and one ffmpeg per run writes the
+transcoded rungs only (none when there are none: ``build_argv(..., passthrough=False)``); other input
+(``input_format="mpegts"``) goes through ffmpeg for every rung, rung 0 as ``-c copy``. The playlists
+viewers get are written by :mod:`vidlake.live.ingest` (sliding window, discontinuities between runs).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from vidlake.ffmpeg import ffmpeg_exe
 
 #: Segment length per latency mode, in seconds.
 SEGMENT_SECONDS = {"standard": 6.0, "reduced": 2.0, "low": 1.0}
+
+#: What the pipeline ffmpeg can read on stdin: ``flv`` (RTMP ingest) or ``mpegts`` (SRT ingest).
+INPUT_FORMATS = ("flv", "mpegts")
 
 #: How much of the stream the live playlist lists, in seconds (older segments stay for the recording).
 LIVE_WINDOW_SECONDS = 30.0
@@ -78,17 +83,26 @@ def _hls_options(segment_s: float, out_dir: Path, rel: str) -> list[str]:
 
 
 def build_argv(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "veryfast",
-               threads: int | None = None, ffmpeg: str | None = None, thumbnail: bool = False) -> list[str]:
-    """ffmpeg argv: FLV on stdin → ``out_dir/run{run}/v{i}/index.m3u8`` (+ ``thumbnail.jpg`` every
-    segment when ``thumbnail``: this decodes every frame, so live sessions use :func:`thumbnail_argv`
-    on a segment every few seconds instead). Directories are created here."""
+               threads: int | None = None, ffmpeg: str | None = None, thumbnail: bool = False,
+               input_format: str = "flv", passthrough: bool = True) -> list[str]:
+    """ffmpeg argv: ``input_format`` (``flv`` or ``mpegts``) on stdin → ``out_dir/run{run}/v{i}/index.m3u8``
+    (+ ``thumbnail.jpg`` every segment when ``thumbnail``: this decodes every frame, so live sessions use
+    :func:`thumbnail_argv` on a segment every few seconds instead). Directories are created here.
+
+    ``passthrough=False`` leaves rung 0 out (it is written in-process by
+    :class:`~vidlake.live.segmenter.Segmenter`) and writes the transcoded rungs only; there must be some."""
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown input format {input_format!r}")
+    if not passthrough and not live_plan.rungs:
+        raise ValueError("no rung for ffmpeg to write")
     seg = live_plan.segment_s
-    for i in range(live_plan.variant_count):
+    for i in range(0 if passthrough else 1, live_plan.variant_count):
         (out_dir / variant_dir(run, i)).mkdir(parents=True, exist_ok=True)
     argv = [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
-            "-fflags", "+genpts", "-f", "flv", "-i", "pipe:0"]
-    argv += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy"]
-    argv += _hls_options(seg, out_dir, variant_dir(run, 0))
+            "-fflags", "+genpts", "-f", input_format, "-i", "pipe:0"]
+    if passthrough:
+        argv += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy"]
+        argv += _hls_options(seg, out_dir, variant_dir(run, 0))
     for i, rung in enumerate(live_plan.rungs, start=1):
         argv += ["-map", "0:v:0?", "-map", "0:a:0?",
                  "-vf", f"scale=-2:'min({rung.height},ih)':flags=bilinear,format=yuv420p",
@@ -105,9 +119,12 @@ def build_argv(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "v
     return argv
 
 
-def simulcast_argv(url: str, *, ffmpeg: str | None = None) -> list[str]:
-    """ffmpeg argv restreaming FLV on stdin to ``url`` (RTMP/RTMPS) without re-encoding."""
-    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", "flv",
+def simulcast_argv(url: str, *, ffmpeg: str | None = None, input_format: str = "flv") -> list[str]:
+    """ffmpeg argv restreaming ``input_format`` (``flv`` or ``mpegts``) on stdin to ``url`` (RTMP/RTMPS)
+    without re-encoding."""
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown input format {input_format!r}")
+    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", input_format,
             "-i", "pipe:0", "-map", "0", "-c", "copy", "-f", "flv", url]
 
 

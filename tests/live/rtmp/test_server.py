@@ -543,3 +543,102 @@ async def test_stuck_target_ends_the_session(tmp_path: Path, sample_flv: Path) -
         await wait_until(lambda: srv.live_keys() == [] and len(ended.sessions) == 1)
     assert ended.sessions[0][2] == "target_error"
     assert flv_target(auth, "STUCK").stop_reason == "target_error"
+
+
+#: The publishing fast path swaps the transport's protocol: check it on asyncio's loop and on uvloop's
+#: (the live ingest runs on uvloop).
+BOTH_LOOPS = pytest.mark.parametrize("anyio_backend", ["asyncio", ("asyncio", {"use_uvloop": True})],
+                                     ids=["asyncio", "uvloop"])
+
+
+class SyncTarget(FlvFileTarget):
+    """A target with the synchronous ``write_flv``: the bytes are taken where they are received. While
+    ``hold`` is set, ``write_flv`` hands the connection an awaitable that waits for it to clear."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.sync_calls = 0
+        self.async_calls = 0
+        self.hold: asyncio.Event | None = None
+
+    def write_flv(self, data: bytes) -> Any:
+        assert self._file is not None
+        self._file.write(data)
+        self.bytes_written += len(data)
+        self.sync_calls += 1
+        hold = self.hold
+        if hold is None:
+            return None
+        self.hold = None
+        return hold.wait()
+
+    async def on_flv(self, data: bytes) -> None:
+        self.async_calls += 1
+        await super().on_flv(data)
+
+
+@BOTH_LOOPS
+async def test_sync_target_gets_every_tag_without_on_flv(tmp_path: Path, sample_flv: Path) -> None:
+    tags = list(flv.read_tags(sample_flv.read_bytes()))
+    target = SyncTarget(tmp_path / "s.flv")
+    auth = Auth({"S"}, lambda key: target)
+    ended = Ended()
+    async with RtmpServer(auth, host="127.0.0.1", port=0, config=CFG, on_session_end=ended) as srv:
+        client, code = await _publisher(srv.port, "S")
+        assert code == PUBLISH_START
+        await replay_flv(client, tags)
+        # A ping in the middle of the media: the command path answers it in order.
+        await client.send(messages.user_control(messages.PING_REQUEST, 1234))
+        await replay_flv(client, tags, 5000)
+        await unpublish(client, "S")
+        await asyncio.wait_for(target.stopped.wait(), 10)
+        await client.close()
+    assert target.sync_calls > 0 and target.async_calls == 0 and target.stop_reason == "unpublished"
+    got = [(t.tag_type, t.timestamp_ms, t.data) for t in flv.read_tags(target.path.read_bytes()) if t.tag_type != 18]
+    sent = [(t.tag_type, t.timestamp_ms + off, t.data) for off in (0, 5000) for t in tags if t.tag_type != 18]
+    assert got == sent
+    stats = ended.sessions[0][1]
+    frames = sum(1 for t in tags if t.tag_type == flv.TAG_VIDEO and t.data[1] == 1)
+    assert stats.video_frames == 2 * frames and stats.video_codec == "h264" and stats.audio_codec == "aac"
+
+
+@BOTH_LOOPS
+async def test_sync_target_back_pressure_pauses_reading(tmp_path: Path) -> None:
+    hold = asyncio.Event()
+    target = SyncTarget(tmp_path / "bp.flv")
+    target.hold = hold
+    auth = Auth({"BP"}, lambda key: target)
+    frame = b"\x17\x01\x00\x00\x00" + os.urandom(60_000)
+    count = 300
+    async with RtmpServer(auth, host="127.0.0.1", port=0, config=CFG) as srv:
+        client, code = await _publisher(srv.port, "BP")
+        assert code == PUBLISH_START
+        await client.send(RtmpMessage(9, frame, 0, client.stream_id, 6))
+        await wait_until(lambda: target.sync_calls >= 1)
+        conn = srv.registry.get("BP")
+        assert conn is not None
+        read_before = conn.stats.bytes_received
+        for i in range(1, count):
+            client.writer.write(client.encoder.encode(RtmpMessage(9, frame, i * 40, client.stream_id, 6)))
+        await asyncio.sleep(0.5)  # give a broken server time to read on (cannot fail a correct one)
+        assert conn.stats.bytes_received == read_before
+        assert client.writer.transport.get_write_buffer_size() > 4 * 1024 * 1024
+        hold.set()
+        await asyncio.wait_for(client.writer.drain(), 30)
+        await unpublish(client, "BP")
+        await asyncio.wait_for(target.stopped.wait(), 10)
+        await client.close()
+    assert len([t for t in flv.read_tags(target.path.read_bytes()) if t.tag_type == 9]) == count
+
+
+@BOTH_LOOPS
+async def test_sync_target_idle_publisher_is_dropped(tmp_path: Path) -> None:
+    target = SyncTarget(tmp_path / "idle.flv")
+    cfg = RtmpServerConfig(idle_timeout_s=0.5, refuse_delay_s=0.0)
+    async with RtmpServer(Auth({"I"}, lambda key: target), host="127.0.0.1", port=0, config=cfg) as srv:
+        client, code = await _publisher(srv.port, "I")
+        assert code == PUBLISH_START
+        assert await client.closed_by_server(10)
+        await client.close()
+        await wait_until(lambda: srv.live_keys() == [])
+    assert target.stop_reason == "idle_timeout"

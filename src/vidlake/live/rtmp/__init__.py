@@ -10,7 +10,14 @@ from vidlake.live.rtmp.conn import Authorize, SessionEnded
 from vidlake.live.rtmp.errors import HandshakeError, PublishRefused, RtmpError, RtmpProtocolError
 from vidlake.live.rtmp.server import RtmpServer
 from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import FlvFileTarget, PublishInfo, PublishTarget, StopReason, SubprocessTarget
+from vidlake.live.rtmp.target import (
+    FlvFileTarget,
+    PublishInfo,
+    PublishTarget,
+    StopReason,
+    SubprocessTarget,
+    SyncPublishTarget,
+)
 
 __all__ = [
     "Authorize",
@@ -27,4 +34,5 @@ __all__ = [
     "SessionStats",
     "StopReason",
     "SubprocessTarget",
+    "SyncPublishTarget",
 ]

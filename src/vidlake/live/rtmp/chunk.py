@@ -112,7 +112,7 @@ class ChunkDecoder:
         """Bytes held: unparsed input plus payload of incomplete messages."""
         return len(self._buf) - self._pos + sum(len(s.partial) for s in self._streams.values() if s.partial is not None)
 
-    def feed(self, data: bytes) -> list[RtmpMessage]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[RtmpMessage]:
         """Consume ``data``; return the messages completed by it, in order."""
         self.bytes_received += len(data)
         self._buf += data

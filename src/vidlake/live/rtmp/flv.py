@@ -107,6 +107,21 @@ def tag(tag_type: int, timestamp_ms: int, data: bytes) -> bytes:
     return head + data + struct.pack(">I", 11 + len(data))
 
 
+_TAG_HEAD: Final = struct.Struct(">IIHB")  # type<<24 | size, ts<<8 | ts>>24, stream id (3 bytes)
+_U32: Final = struct.Struct(">I")
+
+
+def append_tag(out: bytearray, tag_type: int, timestamp_ms: int, data: bytes) -> None:
+    """Append one FLV tag and its PreviousTagSize to ``out`` (what :func:`tag` returns, without copies)."""
+    size = len(data)
+    if size > 0xFFFFFF:
+        raise ValueError("FLV tag body longer than 16 MiB - 1")
+    ts = timestamp_ms & 0xFFFFFFFF
+    out += _TAG_HEAD.pack((tag_type << 24) | size, ((ts & 0xFFFFFF) << 8) | (ts >> 24), 0, 0)
+    out += data
+    out += _U32.pack(size + 11)
+
+
 @dataclass(frozen=True)
 class FlvTag:
     """A tag read back from an FLV stream (timestamp in milliseconds)."""
@@ -134,6 +149,49 @@ def read_tags(data: bytes, *, with_header: bool = True) -> Iterator[FlvTag]:
             raise RtmpProtocolError("truncated FLV tag body")
         yield FlvTag(tag_type, ts, bytes(data[pos + 11 : end]))
         pos = end + 4
+
+
+class FlvStreamReader:
+    """Reads an FLV byte stream incrementally: :meth:`feed` any slices of it, get the tags they complete.
+
+    The stream starts with the FLV header (checked and skipped); ``max_tag_size`` bounds memory (bytes).
+    """
+
+    def __init__(self, *, max_tag_size: int = 16 * 1024 * 1024) -> None:
+        self.max_tag_size = max_tag_size
+        self._buf = bytearray()
+        self._header_done = False
+
+    def feed(self, data: bytes) -> list[FlvTag]:
+        """Consume ``data``; return the tags completed by it, in order. Raises
+        :class:`RtmpProtocolError` on a stream that is not FLV."""
+        buf = self._buf
+        buf += data
+        pos = 0
+        end = len(buf)
+        if not self._header_done:
+            if end < 13:
+                return []
+            if buf[:3] != b"FLV":
+                raise RtmpProtocolError("not an FLV stream")
+            pos = struct.unpack_from(">I", buf, 5)[0] + 4
+            if end < pos:
+                return []
+            self._header_done = True
+        out: list[FlvTag] = []
+        while end - pos >= 11:
+            size = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+            if size > self.max_tag_size:
+                raise RtmpProtocolError(f"FLV tag of {size} bytes exceeds the limit")
+            stop = pos + 11 + size
+            if stop + 4 > end:
+                break
+            ts = (buf[pos + 4] << 16) | (buf[pos + 5] << 8) | buf[pos + 6] | (buf[pos + 7] << 24)
+            out.append(FlvTag(buf[pos], ts, bytes(buf[pos + 11 : stop])))
+            pos = stop + 4
+        if pos:
+            del buf[:pos]
+        return out
 
 
 def split_aggregate(payload: bytes, timestamp_ms: int) -> list[FlvTag]:

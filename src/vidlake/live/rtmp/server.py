@@ -22,7 +22,7 @@ import logging
 from types import TracebackType
 
 from vidlake.live.rtmp.config import RtmpServerConfig
-from vidlake.live.rtmp.conn import Authorize, RtmpConnection, SessionEnded
+from vidlake.live.rtmp.conn import Authorize, RtmpConnection, RtmpStreamProtocol, SessionEnded
 from vidlake.live.rtmp.registry import SessionRegistry
 from vidlake.live.rtmp.stats import SessionStats
 from vidlake.live.rtmp.target import PublishInfo, StopReason
@@ -71,7 +71,12 @@ class RtmpServer:
         """Bind and start accepting."""
         if self._server is not None:
             raise RuntimeError("server already started")
-        self._server = await asyncio.start_server(self._accept, self.host, self._port, limit=2**16)
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> RtmpStreamProtocol:
+            return RtmpStreamProtocol(asyncio.StreamReader(limit=2**16, loop=loop), self._accept, loop)
+
+        self._server = await loop.create_server(protocol, self.host, self._port)
         log.info("rtmp: listening on %s:%d", self.host, self.port)
 
     async def serve_forever(self) -> None:

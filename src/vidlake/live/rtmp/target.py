@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
@@ -58,6 +58,20 @@ class PublishTarget(Protocol):
 
     async def on_stop(self, reason: str) -> None:
         """The session ended (see :class:`StopReason`). Called exactly once, also after errors."""
+
+
+@runtime_checkable
+class SyncPublishTarget(PublishTarget, Protocol):
+    """A target that can also take FLV bytes without a task switch (the publishing hot path).
+
+    When a target has ``write_flv``, the connection calls it instead of ``on_flv``, right where the bytes
+    are received; it returns ``None`` when the bytes are dealt with, or an awaitable that the connection
+    awaits (reads paused, ``target_timeout_s`` applies) before it reads more. An exception from it ends
+    the session like one from ``on_flv``.
+    """
+
+    def write_flv(self, data: bytes) -> Awaitable[None] | None:
+        """Take the next bytes of the FLV stream now."""
 
 
 class FlvFileTarget:

@@ -71,9 +71,12 @@ def serve(
     if settings.rtmp_port:
         from vidlake.live.ingest import LiveIngest
 
-        live = LiveIngest(services, host=settings.http_host, port=settings.rtmp_port, preset="veryfast")
+        live = LiveIngest(services, host=settings.http_host, port=settings.rtmp_port, preset="veryfast",
+                          srt_port=settings.srt_port)
         live.start_in_thread()
         console.print(f"RTMP ingest on rtmp://{settings.http_host}:{live.server.port}/live/{{stream_key}}")
+        if live.srt is not None:
+            console.print(f"SRT ingest on srt://{settings.http_host}:{live.srt.port}?streamid={{stream_key}}")
 
     def shutdown() -> None:
         stop.set()

@@ -33,10 +33,12 @@ class Settings(BaseSettings):
     # --- network ---------------------------------------------------------------------------------
     http_host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (0 = any free port).")
-    rtmp_port: int = Field(1935, ge=0, le=65535, description="RTMP ingest port (0 disables ingest).")
+    rtmp_port: int = Field(1935, ge=0, le=65535,
+                           description="RTMP ingest port (0 disables live ingest, SRT included).")
     srt_port: int = Field(
         8890, ge=0, le=65535,
-        description="SRT ingest port (UDP; 0 disables SRT). Needs libsrt (Debian: libsrt1.5-openssl).",
+        description="SRT ingest port (UDP; 0 disables SRT). Needs libsrt (Debian: libsrt1.5-openssl) "
+        "and live ingest on (VIDLAKE_RTMP_PORT).",
     )
     public_url: str = Field(
         "",

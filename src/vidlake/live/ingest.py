@@ -35,11 +35,12 @@ from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream, PlaybackId
 from vidlake.deliver import live_hook
 from vidlake.deliver.resolve import PlaybackTarget
-from vidlake.live import pipeline, simulcast, streams
+from vidlake.live import control, pipeline, simulcast, streams
 from vidlake.live.rtmp import PublishInfo, RtmpServer, RtmpServerConfig, SessionStats, SubprocessTarget, flv
 from vidlake.live.rtmp.conn import Peer
 from vidlake.live.segmenter import Segmenter
 from vidlake.live.simulcast import SimulcastDestination
+from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
 from vidlake.services import Services
@@ -91,22 +92,30 @@ class LiveSession:
     publishing: asyncio.Task[None] | None = None  #: the running upload to remote storage
     publish_again: bool = False
     pending: list[asyncio.Task[Any]] = field(default_factory=list)  #: database updates to wait for
+    opened_at: float = field(default_factory=now)  #: Unix seconds (complete requests before it are old)
 
 
 class LiveIngest:
-    """Owns the RTMP server and every live session of this process.
+    """Owns the RTMP server, the SRT server (when ``srt_port`` is set and libsrt is installed) and every
+    live session of this process.
 
-    ``rungs``: transcoded rungs below the passthrough rung (``()`` for passthrough only); ``preset``: x264
-    preset of those rungs.
+    Both servers share one registry of live keys, so a key is live on one connection whatever the
+    protocol, and ``self.server``'s ``kick``/``stats`` reach SRT publishers too. ``rungs``: transcoded
+    rungs below the passthrough rung (``()`` for passthrough only); ``preset``: x264 preset of those rungs.
     """
 
     def __init__(self, services: Services, *, host: str = "127.0.0.1", port: int = 1935,
                  config: RtmpServerConfig | None = None, preset: str = "veryfast",
-                 rungs: tuple[pipeline.Rung, ...] = pipeline.DEFAULT_RUNGS) -> None:
+                 rungs: tuple[pipeline.Rung, ...] = pipeline.DEFAULT_RUNGS, srt_port: int = 0,
+                 srt_config: SrtServerConfig | None = None) -> None:
         self.services = services
         self.preset = preset
         self.rungs = rungs
         self.server = RtmpServer(self._authorize, host=host, port=port, config=config)
+        self.srt: SrtServer | None = None
+        if srt_port:
+            self.srt = SrtServer(self._authorize_srt, host=host, port=srt_port, config=srt_config,
+                                 registry=self.server.registry)
         self.sessions: dict[str, LiveSession] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -134,12 +143,22 @@ class LiveIngest:
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         await self.server.start()
+        if self.srt is not None:
+            try:
+                await self.srt.start()
+            except SrtLibraryMissing as exc:
+                log.error("SRT ingest is off: %s", exc)
+                self.srt = None
         await self.thumbnailer.start()
         self._ready.set()
+        reconciler = asyncio.create_task(self._reconcile_loop())
         try:
             await self._stopping.wait()
         finally:
+            reconciler.cancel()
             await self.server.close()
+            if self.srt is not None:
+                await self.srt.close()
             for live in list(self.sessions.values()):
                 await self._finalize(live)
             await self.thumbnailer.close()
@@ -199,7 +218,35 @@ class LiveIngest:
             await self.server.kick(live.stream_key)
         await self._finalize(live)
 
-    async def _authorize(self, app: str, key: str, peer: Peer) -> Any:
+    async def _reconcile_loop(self) -> None:
+        """Every :data:`~vidlake.live.control.RECONCILE_S` seconds, apply control requests recorded in the
+        database by API processes that may not own these sessions (key reset, complete, disable, delete)."""
+        while True:
+            await asyncio.sleep(control.RECONCILE_S)
+            refs = [control.SessionRef(live.stream_id, live.stream_key, live.connected, live.opened_at)
+                    for live in list(self.sessions.values()) if not live.ended]
+            if not refs:
+                continue
+            try:
+                actions = await asyncio.to_thread(self._reconcile, refs)
+                for action in actions:
+                    log.info("live %s: %s (%s)", action.stream_id, action.action, action.reason)
+                    if action.action == "kick":
+                        await self.server.kick(action.stream_key)
+                    else:
+                        await self._complete(action.stream_id)
+            except Exception:
+                log.exception("live: reconciling sessions with the database failed")
+
+    def _reconcile(self, refs: list[control.SessionRef]) -> list[control.ControlAction]:
+        with self.services.db.session() as session:
+            return control.reconcile(session, refs)
+
+    async def _authorize_srt(self, app: str, key: str, peer: Peer) -> Any:
+        """An SRT publish: like RTMP, but MPEG-TS input (ffmpeg writes every rung)."""
+        return await self._authorize(app, key, peer, input_format="mpegts")
+
+    async def _authorize(self, app: str, key: str, peer: Peer, input_format: str = "flv") -> Any:
         row = await asyncio.to_thread(self._load_stream, key)
         if row is None:
             return None
@@ -214,7 +261,7 @@ class LiveIngest:
             live.finalize_handle.cancel()
             live.finalize_handle = None
         live.stream_key = key
-        return RunTarget(self, live, targets)
+        return RunTarget(self, live, targets, input_format=input_format)
 
     def _load_stream(self, key: str) -> tuple[str, str, str, bool, list[SimulcastDestination]] | None:
         with self.services.db.session() as session:
@@ -601,6 +648,10 @@ class RunTarget:
         wait = self.write_flv(data)
         if wait is not None:
             await wait
+
+    async def on_ts(self, data: bytes) -> None:
+        """MPEG-TS from an SRT publisher (``input_format="mpegts"``): to ffmpeg and the simulcasts."""
+        await self.on_flv(data)
 
     async def _to_subprocesses(self, data: bytes) -> None:
         if self.main is not None:

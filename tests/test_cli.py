@@ -35,7 +35,8 @@ def test_doctor_reports_and_explains(tmp_path: Path) -> None:
     assert unmigrated.returncode == 1
     assert "vidlake migrate" in unmigrated.stdout and "libx264" in unmigrated.stdout
     _run(["migrate"], tmp_path)
-    assert _run(["doctor"], tmp_path).returncode == 0
+    healthy = _run(["doctor"], tmp_path)
+    assert healthy.returncode == 0 and "libsrt 1." in healthy.stdout  # SRT ingest is on by default
     broken = _run(["doctor"], tmp_path, VIDLAKE_EXECUTOR="celery", VIDLAKE_BROKER_URL="redis://127.0.0.1:9/0",
                   VIDLAKE_FFMPEG="/nonexistent/ffmpeg")
     assert broken.returncode == 1

@@ -98,10 +98,24 @@ def check_broker(settings: Settings) -> Check | None:
     return Check("broker", True, settings.broker_url)
 
 
+def check_srt(settings: Settings) -> Check | None:
+    """libsrt loads (only when SRT ingest is on: ``VIDLAKE_RTMP_PORT`` and ``VIDLAKE_SRT_PORT`` set)."""
+    if not (settings.rtmp_port and settings.srt_port):
+        return None
+    from vidlake.live.srt import lib
+
+    try:
+        version = lib.version()
+    except lib.SrtLibraryMissing as exc:
+        return Check("srt", False, str(exc).splitlines()[0],
+                     f"apt-get install {lib.APT_PACKAGE} (or set VIDLAKE_SRT_PORT=0)")
+    return Check("srt", True, f"libsrt {version}, port {settings.srt_port}/udp")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order."""
     checks = [*check_ffmpeg(settings), check_database(settings), check_storage(settings)]
-    broker = check_broker(settings)
-    if broker is not None:
-        checks.append(broker)
+    for optional in (check_broker(settings), check_srt(settings)):
+        if optional is not None:
+            checks.append(optional)
     return checks

@@ -8,7 +8,8 @@ little CPU next to the servers. Measured, for each server:
 1. **latency**: from a frame being published to the segment holding it being listed in the playlist
    (seconds; mean and max over the segments of one stream): frame *t* of the clip is sent at
    ``start + t`` (``-re``), its segment is listed when the playlist file first names it (polled every
-   10 ms on local disk, the same way for both);
+   10 ms on local disk, the same way for both); for Vidlake's low mode also the same for LL-HLS parts
+   (``part_mean_s``, ``part_max_s``) and the time from the publish start to the first part listed;
 2. **CPU seconds per stream-minute** with ``--streams`` concurrent passthrough streams for
    ``--seconds`` (user + system time of the server process tree: for Vidlake the Python process plus its
    ffmpeg children, for nginx its master and workers);
@@ -235,6 +236,20 @@ def listed(playlist: Path) -> list[tuple[str, float]]:
     return out
 
 
+def listed_parts(playlist: Path) -> list[tuple[str, float]]:
+    """(uri, duration in seconds) of every LL-HLS part (``EXT-X-PART``) in the playlist."""
+    try:
+        text = playlist.read_text()
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PART:"):
+            attrs = dict(a.split("=", 1) for a in line[12:].split(",") if "=" in a)
+            out.append((attrs["URI"].strip('"'), float(attrs["DURATION"])))
+    return out
+
+
 def playlist_path(server: Server, key: str, work: Path) -> Path | None:
     if server.name == "vidlake":
         roots_file = work / "vidlake-ready.json.roots"
@@ -286,6 +301,7 @@ def measure_latency(server: Server, source: Path, seconds: float, work: Path) ->
     thread.start()
     first_seen: dict[str, float] = {}
     order: list[tuple[str, float]] = []
+    part_order: list[tuple[str, float]] = []  # LL-HLS parts (Vidlake low mode), same method as segments
     while thread.is_alive():
         path = playlist_path(server, key, work)
         if path is not None:
@@ -293,6 +309,10 @@ def measure_latency(server: Server, source: Path, seconds: float, work: Path) ->
                 if uri not in first_seen:
                     first_seen[uri] = time.time()
                     order.append((uri, dur))
+            for uri, dur in listed_parts(path):
+                if uri not in first_seen:
+                    first_seen[uri] = time.time()
+                    part_order.append((uri, dur))
         time.sleep(0.01)
     thread.join()
     lat, media_end = [], 0.0
@@ -300,8 +320,17 @@ def measure_latency(server: Server, source: Path, seconds: float, work: Path) ->
         media_end += dur
         lat.append(first_seen[uri] - (t0[0] + media_end))
     lat = lat[:-1]  # the last segment is closed by the end of the stream, not by a keyframe
-    return {"mean_s": round(sum(lat) / max(1, len(lat)), 3), "max_s": round(max(lat, default=0.0), 3),
-            "segments": len(lat)}
+    result: dict[str, float] = {"mean_s": round(sum(lat) / max(1, len(lat)), 3),
+                                "max_s": round(max(lat, default=0.0), 3), "segments": len(lat)}
+    if part_order:  # from the last frame of a part being sent to the part being listed
+        plat, media_end = [], 0.0
+        for uri, dur in part_order:
+            media_end += dur
+            plat.append(first_seen[uri] - (t0[0] + media_end))
+        plat = plat[:-1]
+        result.update(part_mean_s=round(sum(plat) / max(1, len(plat)), 3), part_max_s=round(max(plat, default=0.0), 3),
+                      parts=len(plat), first_part_after_publish_s=round(first_seen[part_order[0][0]] - t0[0], 3))
+    return result
 
 
 def run_streams(server: Server, source: Path, n: int, seconds: float, segment: float,
@@ -389,6 +418,10 @@ def main() -> None:
     for label, a, b in rows:
         ratio = f"{float(a) / float(b):.2f}" if float(b) else "-"
         print(f"{label:24}{a:>12}{b:>12}{ratio:>8}")
+    if "part_mean_s" in lat_v:
+        print(f"vidlake LL-HLS parts: latency mean {lat_v['part_mean_s']} s, max {lat_v['part_max_s']} s over "
+              f"{lat_v['parts']} parts; first part listed {lat_v['first_part_after_publish_s']} s after the "
+              "publish started")
     if args.json:
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, **results}, indent=2))
 

@@ -8,7 +8,11 @@ A *live session* is what one live asset spans: it starts with a publish on an id
 the publisher has been gone for ``reconnect_window`` seconds (or on ``complete``/disable/delete). Each
 publish inside it is a *run* with its own ffmpeg; the playlists viewers get are written here from the
 runs' segments, with ``EXT-X-DISCONTINUITY`` between runs and a sliding window of
-:data:`~vidlake.live.pipeline.LIVE_WINDOW_SECONDS`.
+:data:`~vidlake.live.pipeline.LIVE_WINDOW_SECONDS`. In latency mode ``low`` the in-process passthrough
+rung is also cut into LL-HLS partial segments (:data:`~vidlake.live.pipeline.PART_SECONDS`) and ``v0.m3u8``
+is rewritten as each part closes, with ``EXT-X-SERVER-CONTROL``, ``EXT-X-PART-INF`` and ``EXT-X-PART``
+(parts of the last segments and of the one in progress); part files are deleted once their segment left
+the live window, and at the end of the session (they are never part of the recording).
 
 States and events: publish accepted → ``connected`` (+ ``recording`` when recorded); first segment →
 status ``active`` + ``active``; publisher gone → ``disconnected``; window over → status ``idle`` +
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -62,6 +67,7 @@ class SegmentEntry:
     uri: str
     duration: float
     discontinuity: bool
+    parts: list[hls.Part] = field(default_factory=list)  #: LL-HLS parts (uris relative to the session root)
 
 
 @dataclass
@@ -93,6 +99,8 @@ class LiveSession:
     publish_again: bool = False
     pending: list[asyncio.Task[Any]] = field(default_factory=list)  #: database updates to wait for
     opened_at: float = field(default_factory=now)  #: Unix seconds (complete requests before it are old)
+    parts_run: int | None = None  #: the run cutting rung 0 into LL-HLS parts (None: no parts listed)
+    open_parts: list[hls.Part] = field(default_factory=list)  #: parts of rung 0's segment in progress
 
 
 class LiveIngest:
@@ -368,6 +376,8 @@ class LiveIngest:
                     stream.recent_asset_ids = [*(stream.recent_asset_ids or []), live.asset_id][-10:]
                 if stream.status == "active":
                     streams.set_status(session, stream, "idle")
+        live.parts_run = None
+        drop_parts(live)
         if live.asset_id:
             try:
                 finish_recording(self.services, live)
@@ -399,11 +409,12 @@ class LiveIngest:
         return found
 
     def add_segments(self, live: LiveSession, run: int, found: Sequence[tuple[int, str, float]], *,
-                     keyframe: bytes | None = None) -> bool:
+                     keyframe: bytes | None = None, parts: list[hls.Part] | None = None) -> bool:
         """Add segments (rung, uri, duration in seconds) of ``run`` to ``live``; rewrite the playlists of the
         rungs that grew and publish them (in a worker thread when storage is remote); refresh the
-        thumbnail (from ``keyframe``, the newest rung-0 segment's first picture, when given). Runs on the
-        ingest loop. True if any segment was new."""
+        thumbnail (from ``keyframe``, the newest rung-0 segment's first picture, when given). ``parts``:
+        the LL-HLS parts of the rung-0 segment in ``found``. Runs on the ingest loop. True if any segment
+        was new."""
         changed: set[int] = set()
         for i, uri, duration in found:
             if uri in live.seen:
@@ -412,8 +423,11 @@ class LiveIngest:
             entries = live.segments[i]
             first_of_run = live.run_segments.get((run, i), 0) == 0
             live.run_segments[(run, i)] = live.run_segments.get((run, i), 0) + 1
-            entries.append(SegmentEntry(uri, duration, first_of_run and bool(entries)))
+            entries.append(SegmentEntry(uri, duration, first_of_run and bool(entries),
+                                        list(parts) if parts and i == 0 else []))
             changed.add(i)
+            if i == 0:
+                _expire_parts(live)
         if not changed:
             return False
         write_media_playlists(live, final=False, variants=sorted(changed))
@@ -434,13 +448,25 @@ class LiveIngest:
         list it in the live playlists at once, then in ``run{n}/v0/index.m3u8`` (as ffmpeg did, for readers
         of a run's own playlist)."""
         rel = pipeline.variant_dir(run, 0)
-        self.add_segments(live, run, [(0, f"{rel}/{name}", duration)], keyframe=keyframe)
+        parts: list[hls.Part] = []
+        if live.parts_run == run:
+            parts, live.open_parts = live.open_parts, []
+        self.add_segments(live, run, [(0, f"{rel}/{name}", duration)], keyframe=keyframe, parts=parts)
         own = live.run_playlists.setdefault(run, [])
         own.append(hls.Segment(uri=name, duration=duration))
         del own[:-RUN_PLAYLIST_SIZE]
         write_playlist(live.root / rel / "index.m3u8", hls.MediaPlaylist(
             segments=list(own), version=6, media_sequence=live.run_segments.get((run, 0), 0) - len(own),
             independent_segments=True))
+
+    def part_closed(self, live: LiveSession, run: int, name: str, duration: float, independent: bool) -> None:
+        """The in-process passthrough rung of ``run`` closed the LL-HLS part ``name`` (relative to the
+        rung's directory; ``duration`` in seconds): list it in ``v0.m3u8`` at once."""
+        if live.parts_run != run or live.ended:
+            return
+        live.open_parts.append(hls.Part(uri=f"{pipeline.variant_dir(run, 0)}/{name}", duration=duration,
+                                        independent=independent))
+        write_media_playlists(live, final=False, variants=[0])
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -579,9 +605,13 @@ class RunTarget:
         log_dir = owner.work_root / "logs" / live.stream_id
         self.segmenter: Segmenter | None = None
         self._reader: flv.FlvStreamReader | None = None
+        # LL-HLS parts: in-process rung only, and only with local storage (the remote mirror uploads what
+        # playlists list as segments, and a part's round trip there would cost more than it saves).
+        part_s = live.plan.part_s if input_format == "flv" and live.publisher.in_place else None
+        live.parts_run, live.open_parts = (self.run if part_s else None), []
         if input_format == "flv":
             self.segmenter = Segmenter(live.root / pipeline.variant_dir(self.run, 0), live.plan.segment_s,
-                                       self._segment_closed)
+                                       self._segment_closed, part_target_s=part_s, on_part=self._part_closed)
             self._reader = flv.FlvStreamReader()
         self.polled = range(0 if self.segmenter is None else 1, live.plan.variant_count)
         self.main: SubprocessTarget | None = None
@@ -600,6 +630,9 @@ class RunTarget:
     def _segment_closed(self, name: str, duration: float) -> None:
         keyframe = self.segmenter.closed_keyframe if self.segmenter is not None else None
         self.owner.segment_closed(self.live, self.run, name, duration, keyframe)
+
+    def _part_closed(self, name: str, duration: float, independent: bool) -> None:
+        self.owner.part_closed(self.live, self.run, name, duration, independent)
 
     async def on_start(self, info: PublishInfo) -> None:
         """Start ffmpeg(s) and the segment poller of the transcoded rungs."""
@@ -701,7 +734,8 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def write_media_playlists(live: LiveSession, *, final: bool, variants: Sequence[int] | None = None) -> None:
     """Write ``v{i}.m3u8`` (of ``variants``, default all): the sliding window while live, every segment
-    (VOD) when ``final``."""
+    (VOD) when ``final``. While a run cuts LL-HLS parts, ``v0.m3u8`` also gets the low-latency tags
+    (:func:`_add_parts`)."""
     for i in range(len(live.segments)) if variants is None else variants:
         entries = live.segments[i]
         shown = entries if final else entries[-live.plan.window_segments:]
@@ -711,7 +745,52 @@ def write_media_playlists(live: LiveSession, *, final: bool, variants: Sequence[
         extra = [f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_seq}"] if disc_seq else []
         playlist = hls.MediaPlaylist(segments=segs, version=6, media_sequence=skipped, independent_segments=True,
                                      extra_tags=extra, playlist_type="VOD" if final else None, endlist=final)
+        if i == 0 and not final and live.parts_run is not None and live.plan.part_s:
+            _add_parts(live, playlist, shown)
         write_playlist(live.root / f"v{i}.m3u8", playlist)
+
+
+def _add_parts(live: LiveSession, playlist: hls.MediaPlaylist, shown: Sequence[SegmentEntry]) -> None:
+    """LL-HLS tags of rung 0 (RFC 8216bis 4.4.3.7-4.4.4.9): blocking reload, PART-HOLD-BACK of
+    :data:`~vidlake.live.pipeline.PART_HOLD_BACK_PARTS` part targets, the parts of the segments in the last
+    three target durations and those of the segment in progress."""
+    part_s = live.plan.part_s
+    assert part_s is not None
+    playlist.server_control = hls.ServerControl(can_block_reload=True,
+                                                part_hold_back=round(pipeline.PART_HOLD_BACK_PARTS * part_s, 3))
+    playlist.part_target = part_s
+    target = max([math.ceil(e.duration - 1e-3) for e in shown] + [math.ceil(live.plan.segment_s)])
+    playlist.target_duration = target
+    covered = sum(p.duration for p in live.open_parts)
+    for seg, entry in zip(reversed(playlist.segments), reversed(shown), strict=True):
+        if covered > 3 * target:
+            break
+        seg.parts = list(entry.parts)
+        covered += entry.duration
+    playlist.parts = list(live.open_parts)
+    assert live.parts_run is not None
+    playlist.parts_discontinuity = bool(live.open_parts) and bool(live.segments[0]) \
+        and live.run_segments.get((live.parts_run, 0), 0) == 0
+
+
+def _expire_parts(live: LiveSession) -> None:
+    """Delete the part files of the rung-0 segment that just left the live window."""
+    entries = live.segments[0]
+    index = len(entries) - live.plan.window_segments - 1
+    if index >= 0 and entries[index].parts:
+        for part in entries[index].parts:
+            with contextlib.suppress(OSError):
+                (live.root / part.uri).unlink()
+        entries[index].parts = []
+
+
+def drop_parts(live: LiveSession) -> None:
+    """Forget and delete every LL-HLS part file of ``live`` (end of the session: not in the recording)."""
+    for entry in live.segments[0] if live.segments else []:
+        entry.parts = []
+    live.open_parts = []
+    for run in range(live.runs):
+        shutil.rmtree(live.root / pipeline.variant_dir(run, 0) / "parts", ignore_errors=True)
 
 
 def write_playlist(path: Path, playlist: hls.Playlist) -> None:
@@ -762,5 +841,6 @@ def _resolve_live(session: Any, pid: PlaybackId) -> PlaybackTarget | None:
 live_hook.register(_resolve_live)
 
 __all__ = [
-    "LiveIngest", "LiveSession", "RunTarget", "SegmentEntry", "current", "health_public", "write_media_playlists",
+    "LiveIngest", "LiveSession", "RunTarget", "SegmentEntry", "current", "drop_parts", "health_public",
+    "write_media_playlists",
 ]

@@ -20,6 +20,14 @@ from vidlake.ffmpeg import ffmpeg_exe
 #: Segment length per latency mode, in seconds.
 SEGMENT_SECONDS = {"standard": 6.0, "reduced": 2.0, "low": 1.0}
 
+#: LL-HLS part target per latency mode, in seconds (modes not listed have no partial segments). Parts are
+#: cut on frame boundaries and never longer than this; only the in-process (RTMP) passthrough rung has them.
+PART_SECONDS = {"low": 0.334}
+
+#: How many part targets behind the live edge LL-HLS players stay (EXT-X-SERVER-CONTROL PART-HOLD-BACK;
+#: RFC 8216bis asks for at least 2, 3 is its recommendation).
+PART_HOLD_BACK_PARTS = 3
+
 #: What the pipeline ffmpeg can read on stdin: ``flv`` (RTMP ingest) or ``mpegts`` (SRT ingest).
 INPUT_FORMATS = ("flv", "mpegts")
 
@@ -46,6 +54,7 @@ class LivePlan:
     latency_mode: str
     segment_s: float
     rungs: tuple[Rung, ...]
+    part_s: float | None = None  #: LL-HLS part target of the passthrough rung, seconds (None: no parts)
 
     @property
     def variant_count(self) -> int:
@@ -62,7 +71,8 @@ def plan(latency_mode: str, rungs: tuple[Rung, ...] = DEFAULT_RUNGS) -> LivePlan
     """The plan for a latency mode (``standard``, ``reduced`` or ``low``)."""
     if latency_mode not in SEGMENT_SECONDS:
         raise ValueError(f"unknown latency mode {latency_mode!r}")
-    return LivePlan(latency_mode=latency_mode, segment_s=SEGMENT_SECONDS[latency_mode], rungs=rungs)
+    return LivePlan(latency_mode=latency_mode, segment_s=SEGMENT_SECONDS[latency_mode], rungs=rungs,
+                    part_s=PART_SECONDS.get(latency_mode))
 
 
 def variant_dir(run: int, index: int) -> str:

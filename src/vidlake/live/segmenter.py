@@ -9,6 +9,15 @@ the names ffmpeg's HLS muxer uses), and ``on_segment(name, duration_s)`` is call
 rename. A segment's duration is the DTS distance to the next segment's first frame; the last one's
 runs to the end of its last frame.
 
+With ``part_target_s`` (LL-HLS partial segments) the open segment is also cut into *parts*: a part is
+closed before the frame that would make it longer than the target (video frames only when there is video;
+a segment cut always starts a new part) and written at once as ``parts/{index:05d}.{k}.ts`` (``.tmp`` then
+rename), then ``on_part(name, duration_s, independent)`` is called with its name relative to ``out_dir``;
+``independent`` when the part starts with a keyframe (always, audio-only). Every part starts with a
+PAT/PMT, so it demuxes alone; the segment file is exactly its parts' bytes one after the other (a PAT/PMT
+every part, continuity counters running on), so it stays one valid transport stream. The last part of a
+segment is announced before the segment.
+
 Which tracks the transport stream carries is settled at the first media frame once both sequence headers
 were seen, or when ``probe_ms`` of media passed with only one (an audio-only or video-only publish).
 Frames of other codecs (HEVC, Opus, MP3 ...) and frames before the first keyframe are dropped and
@@ -47,10 +56,15 @@ class Segmenter:
     """
 
     def __init__(self, out_dir: Path, target_s: float, on_segment: Callable[[str, float], None], *,
-                 probe_ms: int = 1000) -> None:
+                 probe_ms: int = 1000, part_target_s: float | None = None,
+                 on_part: Callable[[str, float, bool], None] | None = None) -> None:
         self.out_dir = out_dir
         self.target_ms = round(target_s * 1000)
         self.on_segment = on_segment
+        #: Longest part, in milliseconds (0: no parts).
+        self.part_target_ms = round(part_target_s * 1000) if part_target_s else 0
+        self.on_part = on_part
+        self.parts = 0  #: parts of the open segment closed so far
         self.probe_ms = probe_ms
         self.avc: AvcConfig | None = None
         self.aac: AacConfig | None = None
@@ -73,7 +87,12 @@ class Segmenter:
         self._audio_base_ms = 0
         self._audio_samples = -1  # AAC samples since _audio_base_ms (-1: resync at the next frame)
         self._warned: set[str] = set()
+        self._part_buf = bytearray()  # the open part's packets (PAT/PMT first)
+        self._part_start_ms = 0
+        self._part_independent = True
         out_dir.mkdir(parents=True, exist_ok=True)
+        if self.part_target_ms:
+            (out_dir / "parts").mkdir(exist_ok=True)
 
     # ------------------------------------------------------------------------------------ input
 
@@ -208,6 +227,8 @@ class Segmenter:
             elif key and (ts - self._start_ms >= self.target_ms - CUT_TOLERANCE_MS or ts < self._start_ms):
                 self._cut(ts)
                 self._first_keyframe = annexb
+            elif self._part_full(ts, self._video_step_ms):
+                self._cut_part(ts, key)
             if self._last_video_ms is not None and 0 < ts - self._last_video_ms < 1000:
                 self._video_step_ms = ts - self._last_video_ms
             self._last_video_ms = ts
@@ -225,6 +246,8 @@ class Segmenter:
             elif not muxer.video and (ts - self._start_ms >= self.target_ms - CUT_TOLERANCE_MS
                                       or ts < self._start_ms):
                 self._cut(ts)
+            elif not muxer.video and self._part_full(ts, self._audio_step_ms):
+                self._cut_part(ts, True)
             try:
                 adts = aac.adts_header(len(data)) + bytes(data)
             except ValueError:
@@ -242,7 +265,15 @@ class Segmenter:
         self._audio_samples += 1024
         return pts
 
+    def _part_full(self, ts: int, step_ms: int) -> bool:
+        """True when a frame at ``ts`` lasting ``step_ms`` would make the open part longer than the part
+        target (never for its first frame)."""
+        return bool(self.part_target_ms) and ts > self._part_start_ms \
+            and ts + step_ms - self._part_start_ms > self.part_target_ms
+
     def _write(self, packets: bytes, end_ms: int) -> None:
+        if self.part_target_ms:
+            self._part_buf += packets
         buf = self._buf
         buf += packets
         if len(buf) >= FLUSH_BYTES:
@@ -258,15 +289,47 @@ class Segmenter:
     def _open(self, ts: int) -> None:
         assert self.muxer is not None
         self._file = open(str(self._path(self.segments)) + ".tmp", "wb", buffering=0)  # noqa: SIM115 (see _close)
-        self._buf += self.muxer.psi()
+        psi = self.muxer.psi()
+        self._buf += psi
         self._start_ms = ts
         self._end_ms = ts
+        self.parts = 0
+        self._part_buf = bytearray(psi) if self.part_target_ms else bytearray()
+        self._part_start_ms, self._part_independent = ts, True
+
+    def part_name(self, segment: int, part: int) -> str:
+        """Name of a part file relative to ``out_dir`` (``parts/00012.3.ts``)."""
+        return f"parts/{segment:05d}.{part}.ts"
+
+    def _cut_part(self, ts: int, key: bool) -> None:
+        """Close the open part at ``ts`` and start the next one (PAT/PMT first) with the frame at ``ts``."""
+        assert self.muxer is not None
+        self._close_part(ts)
+        psi = self.muxer.psi()
+        self._buf += psi
+        self._part_buf = bytearray(psi)
+        self._part_start_ms, self._part_independent = ts, key
+
+    def _close_part(self, end_ms: int) -> None:
+        name = self.part_name(self.segments, self.parts)
+        path = self.out_dir / name
+        with open(str(path) + ".tmp", "wb") as fh:
+            fh.write(self._part_buf)
+        os.replace(str(path) + ".tmp", path)
+        self._part_buf = bytearray()
+        self.parts += 1
+        start = self._part_start_ms
+        duration_ms = end_ms - start if end_ms > start else max(1, self._end_ms - start)
+        if self.on_part is not None:
+            self.on_part(name, duration_ms / 1000.0, self._part_independent)
 
     def _close(self, end_ms: int) -> None:
         f = self._file
         if f is None:
             return
         self._file = None
+        if self.part_target_ms:
+            self._close_part(end_ms)
         if self._buf:
             f.write(self._buf)
             self._buf.clear()

@@ -2,7 +2,9 @@
 
 Supported tags: EXTM3U, EXT-X-VERSION, EXT-X-INDEPENDENT-SEGMENTS, EXT-X-TARGETDURATION,
 EXT-X-MEDIA-SEQUENCE, EXT-X-PLAYLIST-TYPE, EXT-X-MAP, EXTINF, EXT-X-DISCONTINUITY, EXT-X-ENDLIST,
-EXT-X-STREAM-INF, EXT-X-MEDIA. Other tags are kept verbatim (header tags in ``extra_tags``, tags before
+EXT-X-STREAM-INF, EXT-X-MEDIA, and the low-latency tags of RFC 8216bis: EXT-X-SERVER-CONTROL,
+EXT-X-PART-INF, EXT-X-PART (partial segments: before their parent segment's EXTINF, or after the last
+segment for the one in progress). Other tags are kept verbatim (header tags in ``extra_tags``, tags before
 a segment in that segment's ``extra_tags``) so that a parse/dump round trip loses nothing.
 Durations are seconds; bandwidths bits per second.
 """
@@ -43,8 +45,19 @@ def _q(value: str) -> str:
 
 
 @dataclass
+class Part:
+    """A partial segment (``EXT-X-PART``): ``duration`` seconds; ``independent`` when it starts with a
+    frame decodable on its own (INDEPENDENT=YES)."""
+
+    uri: str
+    duration: float
+    independent: bool = False
+
+
+@dataclass
 class Segment:
-    """A media segment: ``duration`` seconds; ``init_uri`` is the EXT-X-MAP in effect (fMP4)."""
+    """A media segment: ``duration`` seconds; ``init_uri`` is the EXT-X-MAP in effect (fMP4); ``parts``
+    the partial segments it is made of (listed before its EXTINF)."""
 
     uri: str
     duration: float
@@ -52,6 +65,17 @@ class Segment:
     discontinuity: bool = False
     init_uri: str | None = None
     extra_tags: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+
+
+@dataclass
+class ServerControl:
+    """``EXT-X-SERVER-CONTROL``: blocking playlist reload, ``part_hold_back`` and ``hold_back`` in
+    seconds (None: not written)."""
+
+    can_block_reload: bool = False
+    part_hold_back: float | None = None
+    hold_back: float | None = None
 
 
 @dataclass
@@ -66,15 +90,35 @@ class MediaPlaylist:
     independent_segments: bool = False
     endlist: bool = False
     extra_tags: list[str] = field(default_factory=list)
+    server_control: ServerControl | None = None
+    part_target: float | None = None  #: EXT-X-PART-INF PART-TARGET, seconds
+    parts: list[Part] = field(default_factory=list)  #: parts of the segment in progress (after the last one)
+    parts_discontinuity: bool = False  #: the segment in progress starts after a discontinuity
 
     @property
     def duration(self) -> float:
         """Sum of segment durations in seconds."""
         return sum(s.duration for s in self.segments)
 
+    @property
+    def next_msn(self) -> int:
+        """Media sequence number of the segment after the last listed one (the one in progress)."""
+        return self.media_sequence + len(self.segments)
+
+    def has_part(self, msn: int, part: int | None = None) -> bool:
+        """True when the playlist holds segment ``msn`` (complete), or its part ``part`` (0-based), or
+        anything later: what a blocking reload ``_HLS_msn``/``_HLS_part`` waits for."""
+        if msn < self.next_msn:
+            return True
+        if msn == self.next_msn and part is not None:
+            return part < len(self.parts)
+        return False
+
     def finalized(self) -> MediaPlaylist:
-        """A VOD copy: ``#EXT-X-PLAYLIST-TYPE:VOD`` and ``#EXT-X-ENDLIST``."""
-        return replace(self, playlist_type="VOD", endlist=True)
+        """A VOD copy: ``#EXT-X-PLAYLIST-TYPE:VOD`` and ``#EXT-X-ENDLIST``, without partial segments
+        or low-latency tags."""
+        return replace(self, playlist_type="VOD", endlist=True, server_control=None, part_target=None, parts=[],
+                       parts_discontinuity=False, segments=[replace(s, parts=[]) for s in self.segments])
 
 
 @dataclass
@@ -145,14 +189,15 @@ def parse_media(text: str) -> MediaPlaylist:
     pending_title = ""
     pending_disc = False
     pending_extra: list[str] = []
+    pending_parts: list[Part] = []
     current_map: str | None = None
     for line in _lines(text):
         if not line.startswith("#"):
             if pending_duration is None:
                 raise PlaylistError(f"segment URI without #EXTINF: {line!r}")
             pl.segments.append(Segment(line, pending_duration, pending_title, pending_disc, current_map,
-                                       pending_extra))
-            pending_duration, pending_title, pending_disc, pending_extra = None, "", False, []
+                                       pending_extra, pending_parts))
+            pending_duration, pending_title, pending_disc, pending_extra, pending_parts = None, "", False, [], []
             continue
         tag, _, value = line.partition(":")
         try:
@@ -181,6 +226,16 @@ def parse_media(text: str) -> MediaPlaylist:
                 pending_title = title
             elif tag == "#EXT-X-DISCONTINUITY":
                 pending_disc = True
+            elif tag == "#EXT-X-PART":
+                pending_parts.append(_parse_part(value))
+            elif tag == "#EXT-X-PART-INF":
+                pl.part_target = _positive(parse_attributes(value).get("PART-TARGET", ""), "PART-TARGET")
+            elif tag == "#EXT-X-SERVER-CONTROL":
+                a = parse_attributes(value)
+                pl.server_control = ServerControl(
+                    can_block_reload=a.get("CAN-BLOCK-RELOAD") == "YES",
+                    part_hold_back=_positive(a["PART-HOLD-BACK"], "PART-HOLD-BACK") if "PART-HOLD-BACK" in a else None,
+                    hold_back=_positive(a["HOLD-BACK"], "HOLD-BACK") if "HOLD-BACK" in a else None)
             elif pl.segments or pending_duration is not None:
                 pending_extra.append(line)
             elif line.startswith("#EXT"):
@@ -189,7 +244,25 @@ def parse_media(text: str) -> MediaPlaylist:
             if isinstance(exc, PlaylistError):
                 raise
             raise PlaylistError(f"bad value in {line!r}") from exc
+    pl.parts, pl.parts_discontinuity = pending_parts, pending_disc and bool(pending_parts)
     return pl
+
+
+def _positive(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise PlaylistError(f"bad {name} {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise PlaylistError(f"bad {name} {value!r}")
+    return number
+
+
+def _parse_part(value: str) -> Part:
+    a = parse_attributes(value)
+    if not a.get("URI"):
+        raise PlaylistError("#EXT-X-PART without URI")
+    return Part(a["URI"], _positive(a.get("DURATION", ""), "part DURATION"), a.get("INDEPENDENT") == "YES")
 
 
 def parse_master(text: str) -> MasterPlaylist:
@@ -263,6 +336,16 @@ def _dump_media(pl: MediaPlaylist) -> str:
         out.append(f"#EXT-X-PLAYLIST-TYPE:{pl.playlist_type}")
     if pl.independent_segments:
         out.append("#EXT-X-INDEPENDENT-SEGMENTS")
+    if pl.server_control is not None:
+        sc = pl.server_control
+        attrs = ["CAN-BLOCK-RELOAD=YES"] if sc.can_block_reload else []
+        if sc.part_hold_back is not None:
+            attrs.append(f"PART-HOLD-BACK={_fmt_duration(sc.part_hold_back)}")
+        if sc.hold_back is not None:
+            attrs.append(f"HOLD-BACK={_fmt_duration(sc.hold_back)}")
+        out.append("#EXT-X-SERVER-CONTROL:" + ",".join(attrs))
+    if pl.part_target is not None:
+        out.append(f"#EXT-X-PART-INF:PART-TARGET={_fmt_duration(pl.part_target)}")
     out += pl.extra_tags
     current_map: str | None = None
     for seg in pl.segments:
@@ -272,11 +355,21 @@ def _dump_media(pl: MediaPlaylist) -> str:
             out.append(f"#EXT-X-MAP:URI={_q(seg.init_uri)}")
             current_map = seg.init_uri
         out += seg.extra_tags
+        out += [_dump_part(p) for p in seg.parts]
         out.append(f"#EXTINF:{_fmt_duration(seg.duration)},{seg.title}")
         out.append(seg.uri)
+    if pl.parts:
+        if pl.parts_discontinuity:
+            out.append("#EXT-X-DISCONTINUITY")
+        out += [_dump_part(p) for p in pl.parts]
     if pl.endlist:
         out.append("#EXT-X-ENDLIST")
     return "\n".join(out) + "\n"
+
+
+def _dump_part(part: Part) -> str:
+    independent = ",INDEPENDENT=YES" if part.independent else ""
+    return f"#EXT-X-PART:DURATION={_fmt_duration(part.duration)},URI={_q(part.uri)}{independent}"
 
 
 def _dump_master(pl: MasterPlaylist) -> str:
@@ -314,7 +407,7 @@ def _dump_master(pl: MasterPlaylist) -> str:
 
 
 def rewrite_uris(pl: Playlist, fn: Callable[[str], str]) -> Playlist:
-    """A copy of ``pl`` with every URI (segments, EXT-X-MAP, variants, renditions) passed through
+    """A copy of ``pl`` with every URI (segments, parts, EXT-X-MAP, variants, renditions) passed through
     ``fn``, e.g. ``lambda u: f"{u}?token={token}"`` for signed playback."""
     if isinstance(pl, MasterPlaylist):
         return replace(
@@ -323,8 +416,9 @@ def rewrite_uris(pl: Playlist, fn: Callable[[str], str]) -> Playlist:
             renditions=[replace(r, uri=fn(r.uri) if r.uri else None) for r in pl.renditions],
         )
     return replace(pl, segments=[
-        replace(s, uri=fn(s.uri), init_uri=fn(s.init_uri) if s.init_uri else None) for s in pl.segments
-    ])
+        replace(s, uri=fn(s.uri), init_uri=fn(s.init_uri) if s.init_uri else None,
+                parts=[replace(p, uri=fn(p.uri)) for p in s.parts]) for s in pl.segments
+    ], parts=[replace(p, uri=fn(p.uri)) for p in pl.parts])
 
 
 def append_query(query: str) -> Callable[[str], str]:

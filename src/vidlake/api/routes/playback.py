@@ -2,13 +2,21 @@
 storyboards, under ``/{playback_id}...`` like Mux's stream and image hosts. No access token: public
 playback ids are open, signed ones need ``?token=JWT`` (see ``deliver.signing``).
 
+Live media playlists support LL-HLS blocking reload (RFC 8216bis 6.2.5.2): ``?_HLS_msn=N[&_HLS_part=M]``
+answers once the playlist holds segment N (or part M of it, or anything later), polling the stored
+playlist every :data:`BLOCK_POLL_S` seconds on the event loop (no database session, no worker thread held
+while waiting), and 503 after three target durations.
+
 Registered last: its two-segment paths would otherwise shadow other routes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import math
 import tempfile
+import time as clock
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -31,6 +39,8 @@ router = APIRouter(tags=["playback"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 _IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+BLOCK_POLL_S = 0.03  #: how often a blocking playlist reload rereads the stored playlist (seconds)
+ADVANCE_PART_LIMIT = 3  #: parts beyond the last listed one a blocking reload may ask for (RFC 8216bis)
 
 
 def _headers(target: PlaybackTarget, cache: str) -> dict[str, str]:
@@ -130,18 +140,83 @@ def master_playlist(playback_id: str, services: ServicesDep, token: str | None =
                     headers=_headers(target, cache))
 
 
+def _directive(name: str, value: str | None) -> int | None:
+    """A blocking-reload query value: a non-negative decimal integer (400 naming ``name`` otherwise)."""
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise InvalidParameters(f"{name}: must be a non-negative integer")
+    return int(value)
+
+
+async def _read_playlist(services: Services, key: str) -> str:
+    """The stored playlist's text: read on the event loop when storage is on this disk (a small file),
+    else in a worker thread."""
+    try:
+        path = services.storage.local_path(key)
+        if path is not None:
+            try:
+                return path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                pass
+        data = await run_in_threadpool(services.storage.read_bytes, key)
+        return data.decode()
+    except ObjectNotFound as exc:
+        raise NotFound("playlist not found") from exc
+
+
+async def _block(services: Services, key: str, text: str, msn: int, part: int | None) -> str | None:
+    """Reread the live playlist at ``key`` until it holds segment ``msn`` (part ``part``); its text, or
+    None after three target durations. Raises 400 when the request is beyond what may be waited for."""
+    playlist = hls.parse(text)
+    if not isinstance(playlist, hls.MediaPlaylist) or playlist.endlist:
+        return text
+    if msn > playlist.next_msn + 1:
+        raise InvalidParameters(f"_HLS_msn: {msn} is more than two segments past the last one "
+                                f"({playlist.next_msn - 1})")
+    if part is not None and msn == playlist.next_msn and part >= len(playlist.parts) + ADVANCE_PART_LIMIT:
+        raise InvalidParameters(f"_HLS_part: {part} is more than {ADVANCE_PART_LIMIT} parts past the last one")
+    target = playlist.target_duration or max((math.ceil(s.duration) for s in playlist.segments), default=1)
+    deadline = clock.monotonic() + 3 * target
+    while not playlist.has_part(msn, part):
+        if clock.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(BLOCK_POLL_S)
+        new = await _read_playlist(services, key)
+        if new != text:
+            text, parsed = new, hls.parse(new)
+            if not isinstance(parsed, hls.MediaPlaylist) or parsed.endlist:
+                return text
+            playlist = parsed
+    return text
+
+
 @router.get("/{playback_id}/hls/{path:path}", summary="Media playlists and segments")
-def hls_file(playback_id: str, path: str, services: ServicesDep, token: str | None = None) -> Response:
-    """A media playlist (token appended to segment URIs) or a segment."""
+async def hls_file(
+    playback_id: str,
+    path: str,
+    services: ServicesDep,
+    token: str | None = None,
+    hls_msn: Annotated[str | None, Query(alias="_HLS_msn", description="Blocking reload: segment number")] = None,
+    hls_part: Annotated[str | None, Query(alias="_HLS_part", description="Blocking reload: part index")] = None,
+) -> Response:
+    """A media playlist (token appended to segment URIs) or a segment. On a live media playlist,
+    ``_HLS_msn`` (and ``_HLS_part``) hold the answer until it lists that segment (part)."""
     if not path or ".." in path.split("/") or path.startswith("/") or len(path) > 300:
         raise NotFound("no such file")
-    target = _target(services, playback_id, token, "v")
+    msn, part = _directive("_HLS_msn", hls_msn), _directive("_HLS_part", hls_part)
+    if part is not None and msn is None:
+        raise InvalidParameters("_HLS_part: needs _HLS_msn")
+    target = await run_in_threadpool(_target, services, playback_id, token, "v")
     key = f"{target.hls_prefix}/{path}"
     if path.endswith(".m3u8"):
-        try:
-            text = services.storage.read_bytes(key).decode()
-        except ObjectNotFound as exc:
-            raise NotFound("playlist not found") from exc
+        text = await _read_playlist(services, key)
+        if msn is not None:
+            blocked = await _block(services, key, text, msn, part)
+            if blocked is None:
+                return Response("the playlist did not reach the requested segment in time", status_code=503,
+                                media_type="text/plain", headers=_headers(target, "no-cache"))
+            text = blocked
         playlist = hls.parse(text)
         if token:
             playlist = hls.rewrite_uris(playlist, hls.append_query(f"token={token}"))
@@ -149,7 +224,7 @@ def hls_file(playback_id: str, path: str, services: ServicesDep, token: str | No
         cache = "public, max-age=300" if final and target.complete else "no-cache"
         return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
                         headers=_headers(target, cache))
-    return _serve_key(services, key, content_type(path), _headers(target, IMMUTABLE))
+    return await run_in_threadpool(_serve_key, services, key, content_type(path), _headers(target, IMMUTABLE))
 
 
 def _image_key(target: PlaybackTarget, name: str) -> str:

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import av
 import pytest
+from srt_media import FPS, GOP, h264_aac_args, source_args
 
-from conftest import FPS, GOP, h264_aac_args, source_args
 from vidlake.live.rtmp.stats import SessionStats
 from vidlake.live.rtmp.target import PublishInfo
 from vidlake.live.srt import lib

@@ -7,7 +7,11 @@ Only the server's event loop touches it, so plain dicts suffice (no locks). A ke
 from __future__ import annotations
 
 from collections import Counter
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from vidlake.live.rtmp.stats import SessionStats
+    from vidlake.live.rtmp.target import PublishInfo
 
 C = TypeVar("C")
 
@@ -39,3 +43,26 @@ class SessionRegistry(Generic[C]):
     def items(self) -> list[tuple[str, C]]:
         """(key, connection) pairs."""
         return list(self._by_key.items())
+
+
+class RegistryViews:
+    """What a server answers about its live keys from its ``registry`` (shared by the RTMP and SRT
+    servers; their connections have ``publishing``, ``info`` and ``snapshot()``)."""
+
+    registry: SessionRegistry[Any]
+
+    def live_keys(self) -> list[str]:
+        """Stream keys with an accepted, running publish."""
+        return [key for key, conn in self.registry.items() if conn.publishing]
+
+    def session_info(self, key: str) -> PublishInfo | None:
+        """The publish info of the live session on ``key``."""
+        conn = self.registry.get(key)
+        info: PublishInfo | None = conn.info if conn is not None and conn.publishing else None
+        return info
+
+    def stats(self, key: str) -> SessionStats | None:
+        """Statistics of the session on ``key`` (``None`` when nothing is live on it)."""
+        conn = self.registry.get(key)
+        snapshot: SessionStats | None = conn.snapshot() if conn is not None and conn.info is not None else None
+        return snapshot

@@ -23,14 +23,13 @@ from types import TracebackType
 
 from vidlake.live.rtmp.config import RtmpServerConfig
 from vidlake.live.rtmp.conn import Authorize, RtmpConnection, RtmpStreamProtocol, SessionEnded
-from vidlake.live.rtmp.registry import SessionRegistry
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import PublishInfo, StopReason
+from vidlake.live.rtmp.registry import RegistryViews, SessionRegistry
+from vidlake.live.rtmp.target import StopReason
 
 log = logging.getLogger(__name__)
 
 
-class RtmpServer:
+class RtmpServer(RegistryViews):
     """An asyncio RTMP publish server.
 
     ``authorize(app, key, peer)`` decides each publish: it returns a
@@ -113,20 +112,6 @@ class RtmpServer:
         await self.close()
 
     # ------------------------------------------------------------------------------- sessions
-
-    def live_keys(self) -> list[str]:
-        """Stream keys with an accepted, running publish."""
-        return [key for key, conn in self.registry.items() if conn.publishing]
-
-    def session_info(self, key: str) -> PublishInfo | None:
-        """The publish info of the live session on ``key``."""
-        conn = self.registry.get(key)
-        return conn.info if conn is not None and conn.publishing else None
-
-    def stats(self, key: str) -> SessionStats | None:
-        """Statistics of the session on ``key`` (``None`` when nothing is live on it)."""
-        conn = self.registry.get(key)
-        return conn.snapshot() if conn is not None and conn.info is not None else None
 
     async def kick(self, key: str, reason: str = StopReason.KICKED) -> bool:
         """Disconnect the publisher of ``key`` (e.g. after a key reset); ``True`` if there was one.

@@ -40,9 +40,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from vidlake.live.rtmp.registry import SessionRegistry
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import PublishInfo, StopReason
+from vidlake.live.rtmp.registry import RegistryViews, SessionRegistry
+from vidlake.live.rtmp.target import StopReason
 from vidlake.live.srt import lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.conn import Peer, SessionEnded, SrtAuthorize, SrtConnection
@@ -82,7 +81,7 @@ class SrtLinkStats:
         )
 
 
-class SrtServer:
+class SrtServer(RegistryViews):
     """An SRT publish listener with the shape of :class:`~vidlake.live.rtmp.server.RtmpServer`.
 
     ``authorize("srt", key, peer)`` decides each publish: it returns a
@@ -214,20 +213,6 @@ class SrtServer:
         await self.close()
 
     # ------------------------------------------------------------------------------- sessions
-
-    def live_keys(self) -> list[str]:
-        """Stream keys with an accepted, running publish."""
-        return [key for key, conn in self.registry.items() if conn.publishing]
-
-    def session_info(self, key: str) -> PublishInfo | None:
-        """The publish info of the live session on ``key``."""
-        conn = self.registry.get(key)
-        return conn.info if conn is not None and conn.publishing else None
-
-    def stats(self, key: str) -> SessionStats | None:
-        """Statistics of the session on ``key`` (``None`` when nothing is live on it)."""
-        conn = self.registry.get(key)
-        return conn.snapshot() if conn is not None and conn.info is not None else None
 
     def link_stats(self, key: str) -> SrtLinkStats | None:
         """SRT link statistics (RTT, loss, retransmissions) of the publisher of ``key``."""

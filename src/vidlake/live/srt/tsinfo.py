@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Final
 
+from vidlake.live.mpegts import crc32_mpeg2
 from vidlake.live.rtmp.flv import AAC_SAMPLE_RATES, AudioInfo, VideoInfo
 from vidlake.live.rtmp.stats import DEFAULT_WINDOW_S, SessionStats, StatsTracker
 
@@ -62,27 +63,6 @@ REGISTRATIONS: Final[dict[bytes, tuple[str, str]]] = {
     b"AV01": ("video", "av1"),
     b"VC-1": ("video", "vc1"),
 }
-
-
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        c = i << 24
-        for _ in range(8):
-            c = ((c << 1) ^ 0x04C11DB7) if c & 0x80000000 else (c << 1)
-        table.append(c & 0xFFFFFFFF)
-    return table
-
-
-_CRC_TABLE: Final = _crc_table()
-
-
-def crc32_mpeg2(data: bytes) -> int:
-    """CRC-32/MPEG-2 of ``data`` (a PSI section including its CRC gives 0)."""
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC_TABLE[((crc >> 24) ^ b) & 0xFF]
-    return crc
 
 
 # ----------------------------------------------------------------------------------- H.264 SPS

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -55,6 +56,7 @@ from vidlake.vod.publish import HlsPublisher
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+UNDECIDED_MAX_BYTES = 16 * 1024 * 1024  #: input kept until the passthrough muxer knows the tracks (bytes)
 POLL_S = 0.1  #: how often the playlists of a run's ffmpeg (transcoded rungs) are read (seconds)
 RUN_PLAYLIST_SIZE = 20  #: segments listed in a run's own rung-0 playlist ``run{n}/v0/index.m3u8``
 THUMBNAIL_S = 5.0  #: how often the live thumbnail is refreshed (seconds)
@@ -367,6 +369,10 @@ class LiveIngest:
     def _finalize_sync(self, live: LiveSession) -> None:
         from vidlake.live.recording import finish_recording
 
+        live.parts_run = None
+        drop_parts(live)
+        if not live.asset_id:  # not recorded: nothing of the session is kept (gone before the stream is idle)
+            self.services.storage.delete_prefix(live.prefix + "/")
         with self.services.db.session() as session:
             stream = session.get(LiveStream, live.stream_id)
             if stream is not None:
@@ -376,15 +382,11 @@ class LiveIngest:
                     stream.recent_asset_ids = [*(stream.recent_asset_ids or []), live.asset_id][-10:]
                 if stream.status == "active":
                     streams.set_status(session, stream, "idle")
-        live.parts_run = None
-        drop_parts(live)
         if live.asset_id:
             try:
                 finish_recording(self.services, live)
             except Exception:
                 log.exception("live %s: finishing the recording failed", live.stream_id)
-        else:  # not recorded: nothing of the session is kept
-            self.services.storage.delete_prefix(live.prefix + "/")
         if not live.publisher.in_place:  # the local mirror of remote storage
             shutil.rmtree(live.root, ignore_errors=True)
 
@@ -626,6 +628,13 @@ class RunTarget:
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._max_timer: asyncio.TimerHandle | None = None
+        self.info: PublishInfo | None = None
+        # Until the segmenter knows the tracks, the input is kept: if a codec turns out to be one it cannot
+        # mux (HEVC, MP3, Opus...), an ffmpeg -c copy takes over the passthrough rung from the first byte.
+        self._undecided: bytearray | None = bytearray() if self.segmenter is not None else None
+        self.fallback: SubprocessTarget | None = None
+        self._fallback_poller: asyncio.Task[None] | None = None
+        self._log_dir = log_dir
 
     def _segment_closed(self, name: str, duration: float) -> None:
         keyframe = self.segmenter.closed_keyframe if self.segmenter is not None else None
@@ -636,6 +645,7 @@ class RunTarget:
 
     async def on_start(self, info: PublishInfo) -> None:
         """Start ffmpeg(s) and the segment poller of the transcoded rungs."""
+        self.info = info
         if self.main is not None:
             await self.main.on_start(info)
         failed = []
@@ -671,9 +681,40 @@ class RunTarget:
             feed = self.segmenter.feed
             for tag in self._reader.feed(data):
                 feed(tag)
+            if self._undecided is not None:
+                self._undecided += data
+                if self.segmenter.unsupported:
+                    return self._fall_back(data)
+                if self.segmenter.settled or len(self._undecided) > UNDECIDED_MAX_BYTES:
+                    self._undecided = None
+        if self.fallback is not None:
+            return self._to_subprocesses(data)
         if self.main is None and not self.simulcasts:
             return None
         return self._to_subprocesses(data)
+
+    def _fall_back(self, data: bytes) -> Coroutine[Any, Any, None]:
+        """Hand the passthrough rung to ``ffmpeg -c copy`` (a codec the in-process muxer does not take):
+        it gets everything received so far, then the rest; its playlist is polled like a transcoded rung's."""
+        assert self._undecided is not None
+        buffered, self._undecided = bytes(self._undecided), None
+        log.warning("live %s: a codec the in-process muxer does not take; ffmpeg copies the passthrough rung",
+                    self.live.stream_id)
+        self.segmenter, self._reader = None, None
+        self.live.parts_run, self.live.open_parts = None, []
+        argv = pipeline.build_argv(dataclasses.replace(self.live.plan, rungs=()), self.live.root, self.run,
+                                   preset=self.owner.preset, ffmpeg=self.owner.services.settings.ffmpeg or None,
+                                   passthrough=True)
+        self.fallback = SubprocessTarget(argv, stderr_path=self._log_dir / f"run{self.run}-passthrough.log")
+        return self._start_fallback(buffered, data)
+
+    async def _start_fallback(self, buffered: bytes, data: bytes) -> None:
+        assert self.fallback is not None and self.info is not None
+        await self.fallback.on_start(self.info)
+        self._fallback_poller = asyncio.create_task(self.owner.poll_loop(self.live, self.run, self._stop, [0]))
+        await self.fallback.on_flv(buffered)
+        if self.main is not None or self.simulcasts:
+            await self._to_subprocesses(data, passthrough=False)
 
     async def on_flv(self, data: bytes) -> None:
         """Mux the passthrough rung, feed ffmpeg (back-pressure) and the simulcasts (a failing one is
@@ -686,7 +727,9 @@ class RunTarget:
         """MPEG-TS from an SRT publisher (``input_format="mpegts"``): to ffmpeg and the simulcasts."""
         await self.on_flv(data)
 
-    async def _to_subprocesses(self, data: bytes) -> None:
+    async def _to_subprocesses(self, data: bytes, *, passthrough: bool = True) -> None:
+        if passthrough and self.fallback is not None:
+            await self.fallback.on_flv(data)
         if self.main is not None:
             await self.main.on_flv(data)
         for target_id, sc in list(self.simulcasts.items()):
@@ -710,14 +753,16 @@ class RunTarget:
             except Exception:
                 log.exception("live %s: closing the last segment failed", self.live.stream_id)
         stops = [sc.on_stop(reason) for sc in self.simulcasts.values()]
-        if self.main is not None:
-            stops.append(self.main.on_stop(reason))
+        for proc in (self.main, self.fallback):
+            if proc is not None:
+                stops.append(proc.on_stop(reason))
         await asyncio.gather(*stops, return_exceptions=True)
         if self.simulcasts:
             await asyncio.to_thread(simulcast.set_status, self.owner.services, list(self.simulcasts), "idle")
         self._stop.set()
-        if self._poller is not None:
-            await self._poller
+        for poller in (self._poller, self._fallback_poller):
+            if poller is not None:
+                await poller
         await self.owner.settle(self.live)
         self.owner._track(self.owner.run_ended(self.live, self.run, stats))
 

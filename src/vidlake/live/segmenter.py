@@ -173,6 +173,17 @@ class Segmenter:
         except (ValueError, IndexError, struct.error) as exc:
             self._unsupported(f"AVC config ({exc})")
 
+    @property
+    def unsupported(self) -> bool:
+        """True once a track was dropped for its codec or a bad sequence header (the caller may fall back
+        to a remuxer that copies any codec)."""
+        return bool(self._warned)
+
+    @property
+    def settled(self) -> bool:
+        """True once the tracks are fixed (the muxer exists)."""
+        return self.muxer is not None
+
     def _unsupported(self, what: str) -> None:
         self.dropped += 1
         if what not in self._warned:

@@ -441,8 +441,15 @@ class LiveIngest:
             self._thumbnail(live, keyframe)
         if not live.active:
             live.active = True
-            live.pending.append(self._spawn(asyncio.to_thread(self._db_active, live)))
+            live.pending.append(self._spawn(self._mark_active(live)))
         return True
+
+    async def _mark_active(self, live: LiveSession) -> None:
+        """Status ``active`` once viewers can play: with remote storage, after the upload holding the first
+        playlists has finished."""
+        if live.publishing is not None:
+            await asyncio.gather(live.publishing, return_exceptions=True)
+        await asyncio.to_thread(self._db_active, live)
 
     def segment_closed(self, live: LiveSession, run: int, name: str, duration: float,
                        keyframe: bytes | None = None) -> None:

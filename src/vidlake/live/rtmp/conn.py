@@ -45,6 +45,7 @@ from vidlake.live.rtmp.config import RtmpServerConfig
 from vidlake.live.rtmp.errors import PublishRefused, RtmpProtocolError
 from vidlake.live.rtmp.handshake import HandshakeMode, ServerHandshake
 from vidlake.live.rtmp.messages import Command
+from vidlake.live.rtmp.registry import end_task
 from vidlake.live.rtmp.stats import SessionStats, StatsTracker
 from vidlake.live.rtmp.target import PublishInfo, PublishTarget, StopReason
 
@@ -203,13 +204,7 @@ class RtmpConnection:
         if self.stop_reason is None:
             self.stop_reason = reason
         self._writer.transport.abort()
-        task = self._task
-        if task is None or task.done():
-            return
-        _done, pending = await asyncio.wait({task}, timeout=self.config.kick_grace_s)
-        if pending:
-            task.cancel()
-            await asyncio.wait({task}, timeout=self.config.kick_grace_s)
+        await end_task(self._task, self.config.kick_grace_s)
 
     async def run(self) -> None:
         """Serve the connection until it ends; never raises (except a second cancellation)."""

@@ -6,6 +6,7 @@ Only the server's event loop touches it, so plain dicts suffice (no locks). A ke
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -66,3 +67,25 @@ class RegistryViews:
         conn = self.registry.get(key)
         snapshot: SessionStats | None = conn.snapshot() if conn is not None and conn.info is not None else None
         return snapshot
+
+    async def kick(self, key: str, reason: str = "kicked") -> bool:
+        """Disconnect the publisher of ``key`` (e.g. after a key reset); ``True`` if there was one.
+
+        Returns once the connection is closed and its target got ``on_stop(reason)``.
+        """
+        conn = self.registry.get(key)
+        if conn is None:
+            return False
+        await conn.kick(reason)
+        return True
+
+
+async def end_task(task: asyncio.Task[None] | None, grace_s: float) -> None:
+    """Wait up to ``grace_s`` seconds for a connection's task to finish after its socket was closed;
+    cancel it if it has not, and wait as long again."""
+    if task is None or task.done():
+        return
+    _done, pending = await asyncio.wait({task}, timeout=grace_s)
+    if pending:
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace_s)

@@ -113,17 +113,6 @@ class RtmpServer(RegistryViews):
 
     # ------------------------------------------------------------------------------- sessions
 
-    async def kick(self, key: str, reason: str = StopReason.KICKED) -> bool:
-        """Disconnect the publisher of ``key`` (e.g. after a key reset); ``True`` if there was one.
-
-        Returns once the connection is closed and its target got ``on_stop(reason)``.
-        """
-        conn = self.registry.get(key)
-        if conn is None:
-            return False
-        await conn.kick(reason)
-        return True
-
     @property
     def connection_count(self) -> int:
         """Open connections."""

@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from vidlake.live.rtmp.registry import end_task
 from vidlake.live.rtmp.stats import SessionStats
 from vidlake.live.rtmp.target import PublishInfo, StopReason
 from vidlake.live.srt import lib
@@ -122,13 +123,7 @@ class SrtConnection:
             self.stop_reason = reason
         self._stopping.set()
         self._close_socket()
-        task = self._task
-        if task is None or task.done():
-            return
-        _done, pending = await asyncio.wait({task}, timeout=self.config.kick_grace_s)
-        if pending:
-            task.cancel()
-            await asyncio.wait({task}, timeout=self.config.kick_grace_s)
+        await end_task(self._task, self.config.kick_grace_s)
 
     async def run(self) -> None:
         """Serve the connection until it ends; never raises (except a second cancellation)."""

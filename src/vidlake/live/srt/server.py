@@ -220,17 +220,6 @@ class SrtServer(RegistryViews):
         perf = conn.link_stats() if isinstance(conn, SrtConnection) and conn.info is not None else None
         return SrtLinkStats.from_perf(perf) if perf is not None else None
 
-    async def kick(self, key: str, reason: str = StopReason.KICKED) -> bool:
-        """Disconnect the publisher of ``key``; ``True`` if there was one.
-
-        Returns once the connection is closed and its target got ``on_stop(reason)``.
-        """
-        conn = self.registry.get(key)
-        if conn is None:
-            return False
-        await conn.kick(reason)
-        return True
-
     @property
     def connection_count(self) -> int:
         """Open connections."""

@@ -681,6 +681,13 @@ class RunTarget:
     async def _kick_max(self) -> None:
         await self.owner.server.kick(self.live.stream_key, "max_continuous_duration")
 
+    def slack_s(self) -> float:
+        """How long (seconds of real time) input may wait without delaying an output: until the frame that
+        may close the passthrough rung's open segment or part (0 without the in-process segmenter)."""
+        if self.segmenter is None or self.fallback is not None:
+            return 0.0
+        return self.segmenter.slack_ms() / 1000.0
+
     def write_flv(self, data: bytes) -> Coroutine[Any, Any, None] | None:
         """The connection's synchronous path: mux the passthrough rung at once; return what must be awaited
         for ffmpeg and the simulcasts (``None`` when neither runs)."""
@@ -848,10 +855,16 @@ def drop_parts(live: LiveSession) -> None:
 def write_playlist(path: Path, playlist: hls.Playlist) -> None:
     """Replace ``path`` atomically (through ``.{name}.tmp`` beside it; only the ingest loop writes a live
     session's playlists, so the name can be fixed, which is cheaper than :func:`hls.write`'s)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(hls.dumps(playlist))
-    os.replace(tmp, path)
+    data = hls.dumps(playlist).encode("utf-8")
+    target = str(path)
+    slash = target.rfind("/") + 1
+    tmp = f"{target[:slash]}.{target[slash:]}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # (no file object: this runs per part)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
 
 
 def health_public(stats: SessionStats | None, *, connected: bool) -> dict[str, Any]:

@@ -11,12 +11,12 @@ runs to the end of its last frame.
 
 With ``part_target_s`` (LL-HLS partial segments) the open segment is also cut into *parts*: a part is
 closed before the frame that would make it longer than the target (video frames only when there is video;
-a segment cut always starts a new part) and written at once as ``parts/{index:05d}.{k}.ts`` (``.tmp`` then
-rename), then ``on_part(name, duration_s, independent)`` is called with its name relative to ``out_dir``;
-``independent`` when the part starts with a keyframe (always, audio-only). Every part starts with a
-PAT/PMT, so it demuxes alone; the segment file is exactly its parts' bytes one after the other (a PAT/PMT
-every part, continuity counters running on), so it stays one valid transport stream. The last part of a
-segment is announced before the segment.
+a segment cut always starts a new part) and written at once as ``parts/{index:05d}.{k}.ts`` (in place: it is
+not listed before it is whole), then ``on_part(name, duration_s, independent)`` is called with its name
+relative to ``out_dir``; ``independent`` when the part starts with a keyframe (always, audio-only). Every
+part starts with a PAT/PMT, so it demuxes alone; the segment file is exactly its parts' bytes one after
+the other (a PAT/PMT every part, continuity counters running on), so it stays one valid transport stream.
+The last part of a segment is announced before the segment.
 
 Which tracks the transport stream carries is settled at the first media frame once both sequence headers
 were seen, or when ``probe_ms`` of media passed with only one (an audio-only or video-only publish).
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 CUT_TOLERANCE_MS: Final = 1
 #: Audio PTS follow the sample count unless it strays this far from the FLV timestamps (milliseconds).
 AUDIO_RESYNC_MS: Final = 5
+#: Keyframes further apart than this are not taken as the stream's keyframe interval (milliseconds).
+MAX_KEY_INTERVAL_MS: Final = 20_000
 #: The open segment's packets are written out whenever this much piled up, and at its close (bytes).
 FLUSH_BYTES: Final = 64 * 1024
 _AVC: Final = 7
@@ -59,6 +61,7 @@ class Segmenter:
                  probe_ms: int = 1000, part_target_s: float | None = None,
                  on_part: Callable[[str, float, bool], None] | None = None) -> None:
         self.out_dir = out_dir
+        self._out = str(out_dir)
         self.target_ms = round(target_s * 1000)
         self.on_segment = on_segment
         #: Longest part, in milliseconds (0: no parts).
@@ -81,6 +84,9 @@ class Segmenter:
         self._start_ms = 0
         self._end_ms = 0
         self._last_video_ms: int | None = None
+        self._last_ms = 0  # the latest media timestamp fed (milliseconds)
+        self._last_key_ms: int | None = None
+        self._key_interval_ms = 0  # between the last two keyframes (0: not seen yet)
         self._video_step_ms = 33
         self._audio_step_ms = 23
         self._audio_rate = 44100  # Hz
@@ -193,6 +199,8 @@ class Segmenter:
     # ------------------------------------------------------------------------------------ tracks
 
     def _media(self, video: bool, ts: int, cts: int, key: bool, data: bytes | memoryview) -> None:
+        if ts > self._last_ms:
+            self._last_ms = ts
         if self.muxer is None:
             self._pending.append((video, ts, cts, key, bytes(data)))
             first = self._pending[0][1]
@@ -240,6 +248,10 @@ class Segmenter:
                 self._first_keyframe = annexb
             elif self._part_full(ts, self._video_step_ms):
                 self._cut_part(ts, key)
+            if key:
+                if self._last_key_ms is not None and 0 < ts - self._last_key_ms <= MAX_KEY_INTERVAL_MS:
+                    self._key_interval_ms = ts - self._last_key_ms
+                self._last_key_ms = ts
             if self._last_video_ms is not None and 0 < ts - self._last_video_ms < 1000:
                 self._video_step_ms = ts - self._last_video_ms
             self._last_video_ms = ts
@@ -275,6 +287,29 @@ class Segmenter:
         pts = self._audio_base_ms * 90 + self._audio_samples * 90_000 // self._audio_rate
         self._audio_samples += 1024
         return pts
+
+    def slack_ms(self) -> int:
+        """How much more media (milliseconds) can come before a frame may close the open segment or part:
+        input may be held back that long (in real time) without delaying any output. 0 when such a frame
+        may come at once (before the first segment, or when a cut is overdue).
+
+        A segment with video is cut by the first keyframe at or after its target: the next keyframe is
+        expected one keyframe interval after the last (when two were seen), else at the target itself.
+        """
+        muxer = self.muxer
+        if muxer is None or self._file is None:
+            return 0
+        due = self._start_ms + self.target_ms - CUT_TOLERANCE_MS
+        interval, last_key = self._key_interval_ms, self._last_key_ms
+        if muxer.video and interval and last_key is not None:
+            expected = last_key + interval
+            if expected < due:
+                expected += -((expected - due) // interval) * interval  # the first one at or after due
+            due = expected
+        if self.part_target_ms:
+            step = self._video_step_ms if muxer.video else self._audio_step_ms
+            due = min(due, self._part_start_ms + self.part_target_ms - step + 1)
+        return max(0, due - self._last_ms)
 
     def _part_full(self, ts: int, step_ms: int) -> bool:
         """True when a frame at ``ts`` lasting ``step_ms`` would make the open part longer than the part
@@ -323,10 +358,12 @@ class Segmenter:
 
     def _close_part(self, end_ms: int) -> None:
         name = self.part_name(self.segments, self.parts)
-        path = self.out_dir / name
-        with open(str(path) + ".tmp", "wb") as fh:
-            fh.write(self._part_buf)
-        os.replace(str(path) + ".tmp", path)
+        # Written in place, not through a temporary file: nobody reads a part before on_part lists it.
+        fd = os.open(f"{self._out}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, self._part_buf)
+        finally:
+            os.close(fd)
         self._part_buf = bytearray()
         self.parts += 1
         start = self._part_start_ms

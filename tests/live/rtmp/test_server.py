@@ -642,3 +642,34 @@ async def test_sync_target_idle_publisher_is_dropped(tmp_path: Path) -> None:
         await client.close()
         await wait_until(lambda: srv.live_keys() == [])
     assert target.stop_reason == "idle_timeout"
+
+
+class PacedTarget(SyncTarget):
+    """A synchronous target that reports ``slack`` seconds of slack (read pacing)."""
+
+    def __init__(self, path: Path, slack: float) -> None:
+        super().__init__(path)
+        self.slack = slack
+
+    def slack_s(self) -> float:
+        return self.slack
+
+
+@BOTH_LOOPS
+async def test_read_pacing_batches_reads_and_loses_nothing(tmp_path: Path, ffmpeg: str) -> None:
+    """With slack, the connection stops reading for up to ``pace_max_s`` between reads: the same real-time
+    ffmpeg publish reaches the target in far fewer calls, every frame intact, and ends as usual."""
+    cfg = RtmpServerConfig(idle_timeout_s=3.0, refuse_delay_s=0.0, pace_max_s=0.25)
+    targets = {"PACED": PacedTarget(tmp_path / "paced.flv", 10.0), "EAGER": PacedTarget(tmp_path / "eager.flv", 0.0)}
+    async with RtmpServer(Auth(set(targets), targets.__getitem__), host="127.0.0.1", port=0, config=cfg) as srv:
+        rcs = await asyncio.gather(*(ffmpeg_publish(ffmpeg, f"rtmp://127.0.0.1:{srv.port}/live/{key}")
+                                     for key in targets))
+        assert rcs == [0, 0]
+        for target in targets.values():
+            await asyncio.wait_for(target.stopped.wait(), 10)
+    paced, eager = targets["PACED"], targets["EAGER"]
+    assert paced.stop_reason == eager.stop_reason == "unpublished"
+    assert decode_counts(paced.path) == decode_counts(eager.path) == (["audio", "video"], FPS * PUBLISH_SECONDS,
+                                                                      decode_counts(eager.path)[2])
+    # 3 s in real time: about 12 paced reads (+ the start) against one or two per RTMP message.
+    assert paced.sync_calls * 3 < eager.sync_calls, (paced.sync_calls, eager.sync_calls)

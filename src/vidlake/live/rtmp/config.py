@@ -31,6 +31,11 @@ class RtmpServerConfig:
     * ``target_timeout_s``: one ``on_flv`` call may block (back-pressure) at most this long; past it
       the session ends with ``target_error`` (a stuck pipeline must not hold a key forever).
     * ``kick_grace_s``: after a kick, how long the connection may take to finish before it is cancelled.
+    * ``pace_max_s`` / ``pace_margin_s``: read pacing of a publish whose target tells how long it can
+      wait for more media (``slack_s()``, e.g. until the next segment cut): reading stops for up to
+      ``pace_max_s``, ending ``pace_margin_s`` before that slack runs out, so the bytes of many TCP
+      segments are taken in one read (see :meth:`RtmpConnection._pace`). ``pace_max_s=0`` reads every
+      TCP segment as it arrives.
     """
 
     handshake_timeout_s: float = 5.0
@@ -44,9 +49,11 @@ class RtmpServerConfig:
     max_chunk_size: int = chunk.DEFAULT_MAX_CHUNK_SIZE
     max_buffered: int = chunk.DEFAULT_MAX_BUFFERED
     max_chunk_streams: int = chunk.DEFAULT_MAX_CHUNK_STREAMS
-    read_size: int = 64 * 1024
+    read_size: int = 256 * 1024
     out_chunk_size: int = 4096
     window_ack_size: int = 2_500_000
     target_timeout_s: float = 30.0
     kick_grace_s: float = 2.0
     stats_window_s: float = 5.0
+    pace_max_s: float = 0.5
+    pace_margin_s: float = 0.03

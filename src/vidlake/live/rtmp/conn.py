@@ -122,6 +122,8 @@ class SinkProtocol(asyncio.BufferedProtocol):
         self.inner.resume_writing()
 
 
+#: Read pauses shorter than this are not worth their timer (seconds).
+PACE_MIN_S: Final = 0.01
 _NOTHING_TO_DO: Final = frozenset((chunk.SET_CHUNK_SIZE, chunk.ABORT, chunk.ACKNOWLEDGEMENT, chunk.SET_PEER_BANDWIDTH))
 _MEDIA: Final = frozenset((chunk.AUDIO, chunk.VIDEO))
 _DATA: Final = frozenset((chunk.DATA_AMF0, chunk.DATA_AMF3))
@@ -187,6 +189,8 @@ class RtmpConnection:
         self._last_rx = 0.0  # loop time of the last received bytes (fast path)
         self._clock: Callable[[], float] = time.monotonic  # the loop's clock once on the fast path
         self._watchdog: asyncio.TimerHandle | None = None
+        self._slack: Callable[[], float] | None = None  # the target's slack_s (read pacing)
+        self._pace_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------------------- public
 
@@ -354,13 +358,17 @@ class RtmpConnection:
                     if self.state == "closed":
                         return
                 self._last_rx = loop.time()
-                self._transport.resume_reading()
+                if self._pace_timer is None:
+                    self._transport.resume_reading()
         finally:
             if not self._transport.is_closing():  # give the connection back to the StreamReader
                 self._transport.pause_reading()
                 self._transport.set_protocol(proto)
             if self._watchdog is not None:
                 self._watchdog.cancel()
+            if self._pace_timer is not None:
+                self._pace_timer.cancel()
+                self._pace_timer = None
             for kind, value in self._deferred:
                 if kind == "wait" and asyncio.iscoroutine(value):
                     value.close()
@@ -401,6 +409,30 @@ class RtmpConnection:
             self._flv_now(bytes(flv_out))
         if i < n:
             self._defer("msgs", msgs[i:])
+        elif self._slack is not None and not self._deferred and len(data) < self.config.read_size:
+            self._pace(self._slack())  # (after a full read, more is probably waiting: read it at once)
+
+    def _pace(self, slack_s: float) -> None:
+        """Stop reading while the target can wait: ``slack_s`` (from its ``slack_s()``) less
+        ``pace_margin_s``, at most ``pace_max_s``.
+
+        A publisher writes each chunk's header and payload separately, and with Nagle's algorithm (ffmpeg
+        and others leave it on) the payload leaves only once the header is acknowledged, which the kernel
+        does when the header is read: reading every arrival costs about two wake-ups per RTMP message.
+        While reading is paused the data queues in the kernel and arrives in one read; the target says
+        how long nothing urgent can come (e.g. until the keyframe that closes the open segment, which is
+        then read the moment it arrives), so pacing delays no segment or part.
+        """
+        pause = min(slack_s - self.config.pace_margin_s, self.config.pace_max_s)
+        if pause < PACE_MIN_S:
+            return
+        self._transport.pause_reading()
+        self._pace_timer = asyncio.get_running_loop().call_later(pause, self._unpace)
+
+    def _unpace(self) -> None:
+        self._pace_timer = None
+        if not self._deferred and self.state != "closed":  # with work queued, the task resumes reading
+            self._transport.resume_reading()
 
     def _flv_now(self, data: bytes) -> None:
         if self._deferred or self._write_flv is None:
@@ -655,6 +687,8 @@ class RtmpConnection:
         self._target = target
         write_flv = getattr(target, "write_flv", None)
         self._write_flv = write_flv if callable(write_flv) else None
+        slack = getattr(target, "slack_s", None)
+        self._slack = slack if callable(slack) and self.config.pace_max_s > 0 else None
         self._publish_stream_id = sid
         self._uncount_pending()
         self._target_started = True

@@ -68,6 +68,11 @@ class SyncPublishTarget(PublishTarget, Protocol):
     are received; it returns ``None`` when the bytes are dealt with, or an awaitable that the connection
     awaits (reads paused, ``target_timeout_s`` applies) before it reads more. An exception from it ends
     the session like one from ``on_flv``.
+
+    A target may also have ``slack_s() -> float``: how long (seconds) it can go without new bytes before
+    an output it makes would be late (e.g. until the frame that may close its open segment). The
+    connection then stops reading for up to that long after each read (read pacing, see
+    :class:`~vidlake.live.rtmp.config.RtmpServerConfig` ``pace_max_s``).
     """
 
     def write_flv(self, data: bytes) -> Awaitable[None] | None:

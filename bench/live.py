@@ -8,15 +8,18 @@ little CPU next to the servers. Measured, for each server:
 1. **latency**: from a frame being published to the segment holding it being listed in the playlist
    (seconds; mean and max over the segments of one stream): frame *t* of the clip is sent at
    ``start + t`` (``-re``), its segment is listed when the playlist file first names it (polled every
-   10 ms on local disk, the same way for both); for Vidlake's low mode also the same for LL-HLS parts
+   2 ms on local disk, the same way for both); for Vidlake's low mode also the same for LL-HLS parts
    (``part_mean_s``, ``part_max_s``) and the time from the publish start to the first part listed;
 2. **CPU seconds per stream-minute** with ``--streams`` concurrent passthrough streams for
    ``--seconds`` (user + system time of the server process tree: for Vidlake the Python process plus its
-   ffmpeg children, for nginx its master and workers);
+   children, for nginx its master and workers), measured from a settled server (its CPU time still for
+   half a second, so start-up work such as Vidlake's thumbnail helper loading is not counted): over the
+   whole sessions (connect to a second after the last segment) and in the steady state (from 3 s after
+   the publishers start to 1 s before they stop: no connect or disconnect work);
 3. **most concurrent streams sustained in real time**: 1, 2, 4, 8 ... streams for ``--seconds`` each;
    a step passes when every stream has listed at least ``seconds - 3 * segment`` seconds of media.
 
-Usage: ``python bench/live.py [--segment 1] [--streams 4] [--seconds 20] [--max-streams 32]``
+Usage: ``python bench/live.py [--segment 1] [--streams 4] [--seconds 20] [--max-streams 32] [--repeat 3]``
 Needs ``apt-get install libnginx-mod-rtmp nginx``.
 """
 
@@ -28,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +63,18 @@ def wait_port(port: int, timeout_s: float = 30.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {port}")
+
+
+def settle(pid: int, timeout_s: float = 15.0) -> None:
+    """Wait until the process tree of ``pid`` used less than 10 ms of CPU in half a second."""
+    deadline = time.monotonic() + timeout_s
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - last < 0.01:
+            return
+        last = now
 
 
 def cpu_seconds(pid: int) -> float:
@@ -205,6 +221,8 @@ def vidlake_main(work: str, port: str, mode: str, count: str, ready: str) -> Non
     services.close()
 
 
+Starter = Callable[[Path, float, int], Server]
+
 # ----------------------------------------------------------------------------------- measuring
 
 
@@ -313,7 +331,7 @@ def measure_latency(server: Server, source: Path, seconds: float, work: Path) ->
                 if uri not in first_seen:
                     first_seen[uri] = time.time()
                     part_order.append((uri, dur))
-        time.sleep(0.01)
+        time.sleep(0.002)
     thread.join()
     lat, media_end = [], 0.0
     for uri, dur in order:
@@ -334,10 +352,17 @@ def measure_latency(server: Server, source: Path, seconds: float, work: Path) ->
 
 
 def run_streams(server: Server, source: Path, n: int, seconds: float, segment: float,
-                work: Path) -> tuple[bool, float]:
-    """``n`` concurrent streams for ``seconds``: (all kept up in real time, server CPU seconds)."""
+                work: Path) -> tuple[bool, float, float]:
+    """``n`` concurrent streams for ``seconds``: (all kept up in real time, server CPU seconds over the whole
+    sessions, server CPU seconds in the steady state from 3 s after the start to 1 s before the end)."""
+    settle(server.pid)
     cpu0 = cpu_seconds(server.pid)
+    t0 = time.monotonic()
     pubs = [publish(source, server.url(k), seconds) for k in server.keys[:n]]
+    time.sleep(3.0)
+    steady0 = cpu_seconds(server.pid)
+    time.sleep(max(0.0, t0 + seconds - 1.0 - time.monotonic()))
+    steady = cpu_seconds(server.pid) - steady0
     for p in pubs:
         p.wait()
     time.sleep(max(2.0, 2 * segment))
@@ -347,27 +372,33 @@ def run_streams(server: Server, source: Path, n: int, seconds: float, segment: f
         covered = sum(d for _, d in listed(path)) if path else 0.0  # both list at most 30 s
         ok = ok and covered >= seconds - 3 * segment
     time.sleep(1.0)
-    return ok, cpu_seconds(server.pid) - cpu0
+    return ok, cpu_seconds(server.pid) - cpu0, steady
 
 
-def bench(name: str, starter: Callable[[Path, float, int], Server], args: argparse.Namespace, source: Path,
-          root: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _latency(name: str, starter: Starter, args: argparse.Namespace, source: Path, root: Path) -> dict[str, Any]:
     work = root / f"{name}-lat"
     work.mkdir()
     server = starter(work, args.segment, max(args.streams, 1))
     try:
-        result["latency"] = measure_latency(server, source, args.seconds, work)
+        return measure_latency(server, source, args.seconds, work)
     finally:
         server.stop()
-    work = root / f"{name}-cpu"
+
+
+def _cpu(name: str, starter: Starter, args: argparse.Namespace, source: Path, root: Path,
+         run: int) -> tuple[float, float]:
+    """(CPU seconds per stream-minute over whole sessions, in the steady state) of one run."""
+    work = root / f"{name}-cpu{run}"
     work.mkdir()
     server = starter(work, args.segment, args.streams)
     try:
-        _, cpu = run_streams(server, source, args.streams, args.seconds, args.segment, work)
-        result["cpu_s_per_stream_minute"] = round(cpu / (args.streams * args.seconds / 60.0), 3)
+        _, cpu, steady = run_streams(server, source, args.streams, args.seconds, args.segment, work)
     finally:
         server.stop()
+    return cpu / (args.streams * args.seconds / 60.0), steady / (args.streams * (args.seconds - 4) / 60.0)
+
+
+def _capacity(name: str, starter: Starter, args: argparse.Namespace, source: Path, root: Path) -> int:
     sustained = 0
     n = 1
     while n <= args.max_streams:
@@ -375,15 +406,35 @@ def bench(name: str, starter: Callable[[Path, float, int], Server], args: argpar
         work.mkdir()
         server = starter(work, args.segment, n)
         try:
-            ok, _ = run_streams(server, source, n, args.seconds, args.segment, work)
+            ok, _, _ = run_streams(server, source, n, args.seconds, args.segment, work)
         finally:
             server.stop()
         if not ok:
             break
         sustained = n
         n *= 2
-    result["max_realtime_streams"] = sustained
-    return result
+    return sustained
+
+
+def bench(args: argparse.Namespace, source: Path, root: Path) -> dict[str, dict[str, Any]]:
+    """Latency, then ``--repeat`` CPU runs taking turns between the servers (medians reported, every run
+    kept), then capacity."""
+    servers: dict[str, tuple[str, Starter]] = {"vidlake": ("vidlake", start_vidlake),
+                                                "nginx-rtmp": ("nginx", start_nginx)}
+    results: dict[str, dict[str, Any]] = {key: {} for key in servers}
+    for key, (name, starter) in servers.items():
+        results[key]["latency"] = _latency(name, starter, args, source, root)
+    for run in range(args.repeat):
+        for key, (name, starter) in servers.items():
+            total, steady = _cpu(name, starter, args, source, root, run)
+            results[key].setdefault("cpu_runs", []).append(round(total, 3))
+            results[key].setdefault("steady_cpu_runs", []).append(round(steady, 3))
+    for key, (name, starter) in servers.items():
+        r = results[key]
+        r["cpu_s_per_stream_minute"] = statistics.median(r["cpu_runs"])
+        r["steady_cpu_s_per_stream_minute"] = statistics.median(r["steady_cpu_runs"])
+        r["max_realtime_streams"] = _capacity(name, starter, args, source, root)
+    return results
 
 
 def main() -> None:
@@ -393,18 +444,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--segment", type=float, default=1.0, choices=sorted(MODES))
     parser.add_argument("--streams", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per step (at least 10)")
     parser.add_argument("--max-streams", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=3, help="CPU runs per server (median reported)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.seconds < 10:
+        parser.error("--seconds must be at least 10 (the steady state starts 3 s in and ends 1 s early)")
     if not NGINX_MODULE.exists() or not shutil.which("nginx"):
         sys.exit("nginx-rtmp missing: apt-get install libnginx-mod-rtmp nginx")
     root = Path(tempfile.mkdtemp(prefix="vidlake-bench-live-"))
     try:
         source = root / "source.flv"
         make_source(source, max(10.0, args.seconds))
-        results = {"vidlake": bench("vidlake", start_vidlake, args, source, root),
-                   "nginx-rtmp": bench("nginx", start_nginx, args, source, root)}
+        results = bench(args, source, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     v, n = results["vidlake"], results["nginx-rtmp"]
@@ -414,10 +467,13 @@ def main() -> None:
     rows = [("latency mean (s)", lat_v["mean_s"], lat_n["mean_s"]),
             ("latency max (s)", lat_v["max_s"], lat_n["max_s"]),
             ("CPU s / stream-minute", v["cpu_s_per_stream_minute"], n["cpu_s_per_stream_minute"]),
+            ("  steady state", v["steady_cpu_s_per_stream_minute"], n["steady_cpu_s_per_stream_minute"]),
             ("max real-time streams", v["max_realtime_streams"], n["max_realtime_streams"])]
     for label, a, b in rows:
         ratio = f"{float(a) / float(b):.2f}" if float(b) else "-"
         print(f"{label:24}{a:>12}{b:>12}{ratio:>8}")
+    print(f"CPU runs (s / stream-minute, whole sessions): vidlake {v['cpu_runs']}, nginx-rtmp {n['cpu_runs']}; "
+          f"steady state: vidlake {v['steady_cpu_runs']}, nginx-rtmp {n['steady_cpu_runs']}")
     if "part_mean_s" in lat_v:
         print(f"vidlake LL-HLS parts: latency mean {lat_v['part_mean_s']} s, max {lat_v['part_max_s']} s over "
               f"{lat_v['parts']} parts; first part listed {lat_v['first_part_after_publish_s']} s after the "

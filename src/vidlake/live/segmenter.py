@@ -307,8 +307,18 @@ class Segmenter:
                 expected += -((expected - due) // interval) * interval  # the first one at or after due
             due = expected
         if self.part_target_ms:
+            # The first frame later than ``limit`` closes the part (see _part_full; 1 ms less for the
+            # rounding of FLV timestamps): expected one frame step (less 1 ms) after another.
             step = self._video_step_ms if muxer.video else self._audio_step_ms
-            due = min(due, self._part_start_ms + self.part_target_ms - step + 1)
+            limit = self._part_start_ms + self.part_target_ms - step - 1
+            last = self._last_video_ms if muxer.video else self._last_ms
+            stride = max(1, step - 1)
+            part_due = limit + 1
+            if last is not None:
+                part_due = last + stride
+                if part_due <= limit:
+                    part_due += ((limit - part_due) // stride + 1) * stride
+            due = min(due, part_due)
         return max(0, due - self._last_ms)
 
     def _part_full(self, ts: int, step_ms: int) -> bool:

@@ -861,7 +861,8 @@ def write_playlist(path: Path, playlist: hls.Playlist) -> None:
     tmp = f"{target[:slash]}.{target[slash:]}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # (no file object: this runs per part)
     try:
-        os.write(fd, data)
+        if os.write(fd, data) != len(data):
+            raise OSError(f"short write of {tmp} (disk full?)")
     finally:
         os.close(fd)
     os.replace(tmp, target)

@@ -371,7 +371,8 @@ class Segmenter:
         # Written in place, not through a temporary file: nobody reads a part before on_part lists it.
         fd = os.open(f"{self._out}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, self._part_buf)
+            if os.write(fd, self._part_buf) != len(self._part_buf):
+                raise OSError(f"short write of part {name} (disk full?)")
         finally:
             os.close(fd)
         self._part_buf = bytearray()

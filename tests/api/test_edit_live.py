@@ -12,7 +12,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from live_support import publish, wait_for
+from live_support import create_stream, publish, wait_for
 from services import VidlakeServer
 
 from vidlake.core.errors import InvalidParameters
@@ -41,12 +41,6 @@ def clip_edit(src: str, trim: float, length: float, *, preview: bool = True) -> 
             "output": {"resolution": {"width": 320, "height": 180}, "fps": 25},
             **({"preview": True} if preview else {})}
 
-
-def create_stream(c: httpx.Client, **extra: Any) -> dict[str, Any]:
-    r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low", **extra})
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
 
 
 def errors_of(r: httpx.Response) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from browser import chromium_browser
-from live_support import publish, stream_status, wait_for
+from live_support import create_stream, publish, stream_status, wait_for
 from services import VidlakeServer
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,7 @@ def _state(page: Any) -> dict[str, Any]:
 
 def test_player_waits_for_the_stream_then_plays_it_live(server: VidlakeServer) -> None:
     with server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                   "reconnect_window": 0})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=0)
         sid, key, pid = stream["id"], stream["stream_key"], stream["playback_ids"][0]["id"]
         with chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 640, "height": 360})

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import httpx
 import pytest
-from live_support import fetch_media_playlist, stream_status, wait_for
+from live_support import create_stream, fetch_media_playlist, stream_status, wait_for
 from services import VidlakeServer
 
 from vidlake.ffmpeg import ffmpeg_exe
@@ -19,11 +19,7 @@ pytestmark = pytest.mark.slow
 
 def test_mp3_audio_falls_back_to_ffmpeg_copy(live_server: VidlakeServer, tmp_path: Path) -> None:
     with live_server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                   "reconnect_window": 0,
-                                                   "new_asset_settings": {"playback_policy": ["public"]}})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
         sid, pid = stream["id"], stream["playback_ids"][0]["id"]
         url = f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{stream['stream_key']}"
         pub = subprocess.Popen(

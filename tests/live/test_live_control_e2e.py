@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_support import publish, stream_status, wait_for
+from live_support import create_stream, publish, stream_status, wait_for
 from services import VidlakeServer
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,7 @@ def test_control_reaches_the_publisher_through_the_database(pair: tuple[VidlakeS
                                                             action: str) -> None:
     ingest, api = pair
     with api.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                   "reconnect_window": 30})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=30)
         sid, key = stream["id"], stream["stream_key"]
         pub = publish(f"rtmp://127.0.0.1:{ingest.rtmp_port}/live/{key}", seconds=60)
         try:

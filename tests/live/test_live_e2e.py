@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_support import decode_segments, events, fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, decode_segments, events, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 from vidlake.package import hls
@@ -15,16 +15,10 @@ from vidlake.package import hls
 pytestmark = pytest.mark.slow
 
 
-def _create(c: httpx.Client, **extra: object) -> dict[str, object]:
-    r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low", **extra})
-    assert r.status_code == 201, r.text
-    data: dict[str, object] = r.json()["data"]
-    return data
-
 
 def test_publish_watch_record(live_server: VidlakeServer, tmp_path: Path) -> None:
     with live_server.client() as c:
-        stream = _create(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
+        stream = create_stream(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
         sid, key = str(stream["id"]), str(stream["stream_key"])
         assert stream["status"] == "idle" and stream["latency_mode"] == "low"
         pid = stream["playback_ids"][0]["id"]  # type: ignore[index]
@@ -80,7 +74,7 @@ def test_unknown_key_refused(live_server: VidlakeServer) -> None:
 
 def test_reset_key_cuts_publisher_and_disable(live_server: VidlakeServer) -> None:
     with live_server.client() as c:
-        stream = _create(c, reconnect_window=0)
+        stream = create_stream(c, reconnect_window=0)
         sid, key = str(stream["id"]), str(stream["stream_key"])
         pub = publish(f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}", seconds=60)
         try:
@@ -109,7 +103,7 @@ def test_reset_key_cuts_publisher_and_disable(live_server: VidlakeServer) -> Non
 
 def test_reconnect_inside_window_continues_asset(live_server: VidlakeServer, tmp_path: Path) -> None:
     with live_server.client() as c:
-        stream = _create(c, reconnect_window=30, new_asset_settings={"playback_policy": ["public"]})
+        stream = create_stream(c, reconnect_window=30, new_asset_settings={"playback_policy": ["public"]})
         sid, key = str(stream["id"]), str(stream["stream_key"])
         pid = stream["playback_ids"][0]["id"]  # type: ignore[index]
         url = f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}"
@@ -143,7 +137,7 @@ def test_reconnect_inside_window_continues_asset(live_server: VidlakeServer, tmp
 
 def test_reconnect_outside_window_makes_new_asset(live_server: VidlakeServer) -> None:
     with live_server.client() as c:
-        stream = _create(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
+        stream = create_stream(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
         sid, key = str(stream["id"]), str(stream["stream_key"])
         url = f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}"
         for n in (1, 2):

@@ -13,9 +13,8 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-import httpx
 import pytest
-from live_support import events, fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, events, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 from sqlalchemy import create_engine, text
 
@@ -27,12 +26,6 @@ pytestmark = pytest.mark.slow
 DEFAULTS = RtmpServerConfig()
 PUBLISH_START = "NetStream.Publish.Start"
 
-
-def _create(c: httpx.Client, **extra: object) -> dict[str, Any]:
-    r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low", **extra})
-    assert r.status_code == 201, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
 
 
 def _set_max_continuous_duration(server: VidlakeServer, stream_id: str, seconds: int) -> None:
@@ -53,7 +46,7 @@ def test_max_continuous_duration_cuts_the_publisher(live_server: VidlakeServer) 
     with live_server.client() as c:
         r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "max_continuous_duration": 5})
         assert r.status_code == 400  # the API keeps Mux's 60 s minimum
-        stream = _create(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]},
+        stream = create_stream(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]},
                          max_continuous_duration=60)
         sid, key = stream["id"], stream["stream_key"]
         assert stream["max_continuous_duration"] == 60
@@ -84,7 +77,7 @@ def test_max_continuous_duration_cuts_the_publisher(live_server: VidlakeServer) 
 def test_reconnect_window_runs_out(live_server: VidlakeServer) -> None:
     window_s = 4
     with live_server.client() as c:
-        stream = _create(c, reconnect_window=window_s, new_asset_settings={"playback_policy": ["public"]})
+        stream = create_stream(c, reconnect_window=window_s, new_asset_settings={"playback_policy": ["public"]})
         sid, key = stream["id"], stream["stream_key"]
         url = f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}"
         assert publish(url, seconds=2).wait(60) == 0
@@ -162,8 +155,8 @@ async def _silent_clients(port: int, key: str) -> list[tuple[bool, float]]:
 def test_silent_connections_are_dropped_while_a_good_stream_goes_on(live_server: VidlakeServer) -> None:
     good_s = 24.0
     with live_server.client() as c:
-        good = _create(c, reconnect_window=0)
-        silent = _create(c, reconnect_window=0)
+        good = create_stream(c, reconnect_window=0)
+        silent = create_stream(c, reconnect_window=0)
         gid, gpid = good["id"], good["playback_ids"][0]["id"]
         pub = publish(f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{good['stream_key']}", seconds=good_s)
         try:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import chromium_browser
-from live_support import fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 pytestmark = pytest.mark.slow
@@ -40,10 +40,7 @@ def _state(page: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("latency_mode", ["low", "reduced"])
 def test_chromium_plays_a_live_stream(live_server: VidlakeServer, chromium: Any, latency_mode: str) -> None:
     with live_server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": latency_mode,
-                                                   "reconnect_window": 0})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, latency_mode=latency_mode, reconnect_window=0)
         sid, key, pid = stream["id"], stream["stream_key"], stream["playback_ids"][0]["id"]
         pub = publish(f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}", seconds=PUBLISH_S)
         page = chromium.new_page(viewport={"width": 640, "height": 360})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_support import decode_segments, fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, decode_segments, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 pytestmark = pytest.mark.slow
@@ -28,10 +28,7 @@ def s3_live_server(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -
 def test_live_hls_and_thumbnail_from_s3(s3_live_server: VidlakeServer, tmp_path: Path) -> None:
     server = s3_live_server
     with server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                    "reconnect_window": 0})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=0)
         sid, pid = stream["id"], stream["playback_ids"][0]["id"]
         pub = publish(f"rtmp://127.0.0.1:{server.rtmp_port}/live/{stream['stream_key']}", seconds=6)
         try:

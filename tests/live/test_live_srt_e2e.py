@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_support import decode_segments, fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, decode_segments, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 from vidlake.ffmpeg import ffmpeg_exe
@@ -40,11 +40,7 @@ def _srt_url(server: VidlakeServer, key: str) -> str:
 
 def test_srt_publish_watch_record(srt_server: VidlakeServer, tmp_path: Path) -> None:
     with srt_server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                   "reconnect_window": 0,
-                                                   "new_asset_settings": {"playback_policy": ["public"]}})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=0, new_asset_settings={"playback_policy": ["public"]})
         sid, key, pid = stream["id"], stream["stream_key"], stream["playback_ids"][0]["id"]
         pub = publish_srt(_srt_url(srt_server, key), seconds=8)
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import httpx
 import pytest
-from live_support import fetch_media_playlist, publish, stream_status, wait_for
+from live_support import create_stream, fetch_media_playlist, publish, stream_status, wait_for
 from services import VidlakeServer
 
 from vidlake.package import hls
@@ -24,10 +24,7 @@ def _decode(path: Path) -> list[tuple[str, int]]:
 
 def test_low_latency_parts(live_server: VidlakeServer, tmp_path: Path) -> None:
     with live_server.client() as c:
-        r = c.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low",
-                                                   "reconnect_window": 0})
-        assert r.status_code == 201, r.text
-        stream = r.json()["data"]
+        stream = create_stream(c, reconnect_window=0)
         sid, key, pid = stream["id"], stream["stream_key"], stream["playback_ids"][0]["id"]
         pub = publish(f"rtmp://127.0.0.1:{live_server.rtmp_port}/live/{key}", seconds=12)
         try:

@@ -36,6 +36,15 @@ def wait_for(fn: Any, what: str, timeout_s: float = 60.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def create_stream(client: httpx.Client, **fields: Any) -> dict[str, Any]:
+    """Create a live stream through the API (public playback, low latency, unless ``fields`` say
+    otherwise) and return its ``data``."""
+    r = client.post("/video/v1/live-streams", json={"playback_policy": ["public"], "latency_mode": "low", **fields})
+    assert r.status_code == 201, r.text
+    data: dict[str, Any] = r.json()["data"]
+    return data
+
+
 def stream_status(client: httpx.Client, stream_id: str) -> dict[str, Any]:
     r = client.get(f"/video/v1/live-streams/{stream_id}")
     assert r.status_code == 200, r.text

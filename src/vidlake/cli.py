@@ -58,7 +58,7 @@ def serve(
     from vidlake.api.app import create_app
     from vidlake.db.migrate import upgrade
     from vidlake.jobs import maintenance
-    from vidlake.services import build_services
+    from vidlake.startup import build_services
     from vidlake.supervisor import WorkerPool
 
     settings = _settings(http_host=host, http_port=port, workers=workers)
@@ -111,7 +111,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Celery worker processes")] = 1,
 ) -> None:
     """Run a job worker: polls the job table (local) or consumes the broker (celery)."""
-    from vidlake.services import build_services
+    from vidlake.startup import build_services
 
     settings = _settings(executor=executor)
     if settings.executor == "celery":

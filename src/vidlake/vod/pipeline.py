@@ -228,10 +228,7 @@ def process(ctx: JobContext) -> dict[str, Any]:
             row.images_prefix = keys.asset_image(env_id, asset_id, "") if storyboard else None
             if statics:
                 emit_static_ready(session, row)
-            if row.settings.get("analyses"):
-                from vidlake.analyze.service import create_analysis
-
-                create_analysis(session, row, list(row.settings["analyses"]))
+    # The analyses named in ``settings.analyses`` are queued by ``analyze.jobs`` when this job succeeds.
     return {"version": version, "wall_s": round(hls_result.wall_s, 3),
             "playable_after_s": hls_result.playable_after_s, "renditions": [v.name for v in hls_result.variants]}
 

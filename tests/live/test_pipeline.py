@@ -71,8 +71,8 @@ def test_passthrough_rung_is_not_reencoded() -> None:
 
 
 def _session(root: Path, runs: list[int]) -> LiveSession:
+    from vidlake.package.publish import HlsPublisher
     from vidlake.storage.local import LocalStorage
-    from vidlake.vod.publish import HlsPublisher
 
     live_plan = pipeline.plan("standard")  # window of 5 segments
     live = LiveSession(stream_id="s", environment_id="e", stream_key="k", prefix="p", root=root, plan=live_plan,

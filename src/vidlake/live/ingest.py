@@ -49,9 +49,9 @@ from vidlake.live.simulcast import SimulcastDestination
 from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
+from vidlake.package.publish import HlsPublisher
 from vidlake.services import Services
 from vidlake.storage import keys
-from vidlake.vod.publish import HlsPublisher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
 from vidlake.db.models import Asset, LiveStream
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
 from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.jobs.queue import enqueue
@@ -43,7 +44,7 @@ def create_live_asset(session: Session, stream: LiveStream) -> Asset:
     )
     session.add(asset)
     for policy in request.get("playback_policy") or []:
-        asset_svc.add_playback_id(session, stream.environment_id, policy, asset_id=asset.id)
+        add_playback_id(session, stream.environment_id, policy, asset_id=asset.id)
     session.flush()
     emit(session, stream.environment_id, "video.asset.created", "asset", asset.id,
          asset_svc.asset_public(session, asset))

@@ -24,12 +24,12 @@ from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
+from vidlake.package.publish import HlsPublisher
 from vidlake.services import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as svc
 from vidlake.vod.ladder import Ladder, plan_ladder
 from vidlake.vod.probe import MediaRejected, ProbeLimits, ProbeResult, probe
-from vidlake.vod.publish import HlsPublisher
 from vidlake.vod.pull import PullError, pull
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from vidlake.api.schemas.common import Page, page_params
 from vidlake.api.schemas.live import LiveStreamCreate, SimulcastTargetCreate
 from vidlake.core.errors import NotFound
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.live import ingest
 from vidlake.live import streams as svc
-from vidlake.vod.assets import add_playback_id
 
 router = APIRouter(prefix="/video/v1/live-streams", tags=["live streams"])
 

@@ -31,9 +31,9 @@ from vidlake.deliver.resolve import PlaybackTarget, resolve
 from vidlake.deliver.signing import verify_token
 from vidlake.ffmpeg import FFmpegError, MediaInput
 from vidlake.package import hls
+from vidlake.package.publish import content_type
 from vidlake.services import Services
 from vidlake.storage import keys
-from vidlake.vod.publish import content_type
 
 router = APIRouter(tags=["playback"])
 

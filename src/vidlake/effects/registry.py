@@ -29,6 +29,8 @@ MODULES: tuple[str, ...] = (
     "vidlake.effects.auto_color",
     "vidlake.effects.face_blur",
     "vidlake.effects.background",
+    "vidlake.effects.beautify",
+    "vidlake.effects.sticker",
 )
 #: Most effects one request may chain.
 MAX_EFFECTS = 8

@@ -16,6 +16,7 @@ from vidlake.api.routes import (
     analyses,
     assets,
     edits,
+    effects,
     health,
     jobs,
     live_streams,
@@ -78,7 +79,7 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes)
+               templates, analyses, reframes, effects)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}

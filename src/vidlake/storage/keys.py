@@ -54,3 +54,9 @@ def reframe_output(environment_id: str, asset_id: str, job_tag: str) -> str:
     """The rendered MP4 of an auto-reframe; it is the source file of the new asset ``asset_id`` (so
     deleting that asset deletes it). ``job_tag`` is unique per job attempt."""
     return f"{asset_prefix(environment_id, asset_id)}/reframe-{job_tag}.mp4"
+
+
+def effects_output(environment_id: str, asset_id: str, job_tag: str) -> str:
+    """The rendered MP4 of an effects job; the source file of the new asset ``asset_id``.
+    ``job_tag`` is unique per job attempt."""
+    return f"{asset_prefix(environment_id, asset_id)}/effects-{job_tag}.mp4"

@@ -1,0 +1,87 @@
+"""Video effects as an asset job (``POST /video/v1/assets/{asset_id}/effects``,
+``GET /video/v1/effects/{job_id}``): the source asset rendered through an effects list into a new
+asset. The job row is the truth about status and progress; its result names the new asset."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import Field, field_validator
+
+from vidlake.analyze.reframe_job import source_policies
+from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
+from vidlake.api.schemas.common import StrictModel
+from vidlake.core.errors import Conflict, InvalidParameters, NotFound
+from vidlake.db.models import Job
+from vidlake.edit.service import LibraryResolver
+from vidlake.edit.validate import ResolveError
+from vidlake.effects.jobs import EFFECTS_KIND, queue_effects
+from vidlake.effects.registry import parse_effects, to_json
+from vidlake.vod.assets import get_asset
+
+router = APIRouter(tags=["effects"])
+
+
+class EffectsCreate(StrictModel):
+    """``effects``: the list (see docs/effects.md); ``playback_policy`` of the new asset defaults to
+    the source's, ``passthrough`` to the source asset's id."""
+
+    effects: list[Any] = Field(..., min_length=1)
+    playback_policy: list[Literal["public", "signed"]] | None = Field(None, max_length=5)
+    passthrough: str | None = Field(None, max_length=255)
+
+    @field_validator("playback_policy", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+def effects_public(job: Job) -> dict[str, Any]:
+    """API view of an effects job."""
+    payload, result = job.payload or {}, job.result or {}
+    out: dict[str, Any] = {"job_id": job.id, "source_asset_id": payload.get("source_asset_id"),
+                           "effects": payload.get("effects"), "status": job.state,
+                           "progress": round(job.progress, 2), "created_at": str(int(job.created_at))}
+    if result.get("asset_id"):
+        out["asset_id"] = result["asset_id"]
+    if job.state in ("failed", "dead") and job.last_error:
+        out["error"] = job.last_error.splitlines()[0]
+    return out
+
+
+@router.post("/video/v1/assets/{asset_id}/effects", status_code=status.HTTP_202_ACCEPTED)
+def create_effects(asset_id: str, body: EffectsCreate, principal: PrincipalDep, session: SessionDep,
+                   services: ServicesDep) -> dict[str, Any]:
+    """Queue an effects render of a ready video asset into a new asset."""
+    params = parse_effects(body.effects)
+    asset = get_asset(session, principal.environment_id, asset_id)
+    if asset.status != "ready":
+        raise Conflict(f"asset_id: asset is {asset.status}; effects run on ready assets")
+    if not any(t.get("type") == "video" for t in asset.tracks or []):
+        raise InvalidParameters("asset_id: the asset has no video (audio-only assets take no video effects)")
+    resolver = LibraryResolver(services, principal.environment_id, session=session)
+    for i, p in enumerate(params):
+        src = getattr(p, "src", None)
+        if src is None:
+            continue
+        try:
+            info = resolver(src)
+        except (ResolveError, LookupError, ValueError) as exc:
+            raise InvalidParameters(f"effects[{i}].src: cannot use {src!r}: {exc}") from None
+        if not info.has_video:
+            raise InvalidParameters(f"effects[{i}].src: {src!r} has no picture")
+    policy = body.playback_policy if body.playback_policy is not None else source_policies(session, asset.id)
+    job_id = queue_effects(session, asset, to_json(params), playback_policy=list(dict.fromkeys(policy)),
+                           passthrough=body.passthrough)
+    return {"data": {"job_id": job_id, "source_asset_id": asset.id, "status": "queued"}}
+
+
+@router.get("/video/v1/effects/{job_id}")
+def get_effects(job_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Status of an effects job: ``queued``/``running``/``succeeded``/``failed``/``dead``/``cancelled``,
+    ``progress`` in percent, ``asset_id`` of the new asset once it exists."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind != EFFECTS_KIND or job.environment_id != principal.environment_id:
+        raise NotFound(f"effects job {job_id!r} not found")
+    return {"data": effects_public(job)}

@@ -17,6 +17,7 @@ from vidlake.core.clock import now
 from vidlake.db.models import Edit
 from vidlake.edit import service as svc
 from vidlake.edit.compiler import compile_edit
+from vidlake.edit.effects_prerender import prerender_effects
 from vidlake.edit.render import render
 from vidlake.edit.validate import EditValidationError, SourceInfo, validate_edit
 from vidlake.ffmpeg import FFmpegError
@@ -82,6 +83,7 @@ def _render(ctx: JobContext) -> dict[str, Any]:
             ctx.check()
             _errored(services, edit_id, "invalid_edit", [str(e) for e in exc.errors])
             return {"errored": "invalid_edit"}
+        validated = prerender_effects(validated, work, timeout_s=RENDER_TIMEOUT_S, cancel_check=ctx.should_stop)
         compiled = compile_edit(validated, out, preview=edit.preview)
         details = {"filter_graph": compiled.filter_graph, "width": compiled.width, "height": compiled.height,
                    "fps": compiled.fps}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from vidlake.edit._runner import run_ffmpeg
 from vidlake.edit.compiler import CompiledEdit, Encoding, compile_edit
+from vidlake.edit.effects_prerender import prerender_effects
 from vidlake.edit.timeline import Edit
 from vidlake.edit.validate import Limits, Resolver, validate_edit
 
@@ -44,7 +46,9 @@ def render(
     """
     validated = validate_edit(timeline, resolver, limits)
     out = Path(out_path)
-    compiled = compile_edit(validated, out, preview=preview, encoding=encoding)
-    run_ffmpeg(compiled.argv, duration_s=compiled.duration_s, timeout_s=timeout_s, on_progress=on_progress,
-               cancel_check=cancel_check)
+    with tempfile.TemporaryDirectory(prefix="vidlake-effects-") as tmp:
+        validated = prerender_effects(validated, Path(tmp), timeout_s=timeout_s, cancel_check=cancel_check)
+        compiled = compile_edit(validated, out, preview=preview, encoding=encoding)
+        run_ffmpeg(compiled.argv, duration_s=compiled.duration_s, timeout_s=timeout_s, on_progress=on_progress,
+                   cancel_check=cancel_check)
     return RenderResult(out_path=out, compiled=compiled)

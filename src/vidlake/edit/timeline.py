@@ -194,6 +194,10 @@ class Clip(_Model):
     speed: float = Field(1.0, ge=0.25, le=4, description="playback rate of video/audio; default 1")
     filter: FilterName | None = Field(None, description="colour filter; default none")
     effect: EffectName | None = Field(None, description="Ken Burns motion; default none")
+    effects: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=8,
+        description="video effects of a video clip (docs/effects.md), rendered before compositing; default none",
+    )
 
     @property
     def end(self) -> float:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from vidlake.edit.timeline import AudioAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
+from vidlake.effects.registry import EffectsInvalid, parse_effects
 
 #: Seconds of slack allowed when a clip reaches the very end of its source (container rounding).
 END_TOLERANCE_S = 0.05
@@ -183,6 +184,27 @@ def _check_clip_kind(clip: Clip, where: str, errors: list[FieldError]) -> None:
         errors.append(FieldError(f"{where}.asset.text", "must not be blank"))
 
 
+def _check_effects(clip: Clip, where: str, resolver: Resolver | None, cache: dict[str, SourceInfo],
+                   errors: list[FieldError]) -> None:
+    """``effects`` of a clip: video clips only, every entry valid, every ``src`` resolvable."""
+    if not clip.effects:
+        return
+    if not isinstance(clip.asset, VideoAsset):
+        errors.append(FieldError(f"{where}.effects", "applies to video clips only"))
+        return
+    try:
+        params = parse_effects(clip.effects, field=f"{where}.effects")
+    except EffectsInvalid as exc:
+        errors.extend(FieldError(*m.split(": ", 1)) for m in exc.messages)
+        return
+    for i, p in enumerate(params):
+        src = getattr(p, "src", None)
+        if src is not None and resolver is not None:
+            info = _resolve(src, f"{where}.effects[{i}].src", resolver, cache, errors)
+            if info is not None and not info.has_video:
+                errors.append(FieldError(f"{where}.effects[{i}].src", f"source {src!r} has no picture"))
+
+
 def _check_sources(
     clip: Clip, where: str, resolver: Resolver, cache: dict[str, SourceInfo], errors: list[FieldError]
 ) -> None:
@@ -274,6 +296,7 @@ def find_errors(
             _check_transitions(clip, where, errors)
             if resolver is not None:
                 _check_sources(clip, where, resolver, cache, errors)
+            _check_effects(clip, where, resolver, cache, errors)
         _check_track_overlaps(track.clips, ti, errors)
     sound = edit.timeline.soundtrack
     if sound is not None:

@@ -23,7 +23,6 @@ from httpcore._backends.base import SOCKET_OPTION
 
 from vidlake.core.errors import InvalidParameters
 
-
 #: IPv6 ranges whose last 32 bits are an IPv4 address that traffic reaches: NAT64's well-known prefix
 #: (RFC 6052) and SIIT's IPv4-translated form (RFC 2765). IPv4-mapped, 6to4 and Teredo are read with
 #: :mod:`ipaddress`'s own accessors.

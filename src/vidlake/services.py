@@ -36,10 +36,12 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Open the database and storage named by ``settings`` and pick the job dispatcher."""
+    from vidlake.ffmpeg import set_default_memory_limit
     from vidlake.jobs.dispatch import make_dispatcher
     from vidlake.jobs.registry import set_default_max_attempts
 
     set_default_max_attempts(settings.job_max_attempts)
+    set_default_memory_limit(settings.ffmpeg_memory_limit_bytes)
 
     db = Database(settings.database_url)
     storage = open_storage(settings.storage_url)

@@ -23,7 +23,7 @@ def test_argv_trims_inputs_and_exposes_the_graph(media: Media, tmp_path: Path) -
     doc = _doc({"asset": {"type": "video", "src": "asset:red", "trim": 1.5}, "start": 0, "length": 2})
     compiled = compile_edit(validate_edit(doc, media.resolver()), tmp_path / "o.mp4")
     argv = compiled.argv
-    assert argv[argv.index("-ss") + 1] == "1.5"  # input seeking, not decoding from 0
+    assert float(argv[argv.index("-ss") + 1]) == 1.5  # input seeking, not decoding from 0
     assert argv.count("-filter_complex") == 2
     assert compiled.video_graph in compiled.filter_graph and compiled.audio_graph in compiled.filter_graph
     assert "[vout]" in compiled.video_graph and "[aout]" in compiled.audio_graph

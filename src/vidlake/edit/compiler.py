@@ -20,10 +20,13 @@ decoding from the start. No Python runs per frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from vidlake.edit.fonts import font_path
+from vidlake.edit.geometry import even as _even
+from vidlake.edit.geometry import fit_size, headroom, is_direct_text
 from vidlake.edit.timeline import (
     AudioAsset,
     Clip,
@@ -34,6 +37,7 @@ from vidlake.edit.timeline import (
     VideoAsset,
 )
 from vidlake.edit.validate import SourceInfo, ValidatedEdit
+from vidlake.ffmpeg import MediaInput
 
 #: Previews render at this fraction of the output size, at most this many frames per second.
 PREVIEW_SCALE = 1 / 3
@@ -73,10 +77,6 @@ class CompiledEdit:
     width: int
     height: int
     fps: int
-
-
-def _even(value: float) -> int:
-    return max(2, round(value / 2) * 2)
 
 
 def _num(value: float) -> str:
@@ -188,7 +188,7 @@ class _Builder:
         #: render pixels per document pixel (text sizes, fit "none").
         self.ref = self.width / nominal_w
         self.duration = self.edit.duration()
-        self.inputs: list[list[str]] = []
+        self.inputs: list[MediaInput] = []
         self.chains: list[str] = []  # video graph
         self.achains: list[str] = []  # audio graph
         self.audio_labels: list[str] = []
@@ -200,15 +200,19 @@ class _Builder:
         return f"{stem}{self._n}"
 
     @staticmethod
-    def trimmed_input(path: str, trim: float, read: float, drop: str) -> list[str]:
-        """Input options reading ``read`` seconds from ``trim`` seconds on. Video and audio of one file
-        are opened as two inputs (``drop`` = ``-an``/``-vn``): one demuxer feeding two far-apart parts
-        of the graph can stall ffmpeg when one part waits (e.g. a clip that starts late)."""
-        seek = ["-ss", _num(trim)] if trim else []
-        return [*seek, "-t", _num(read), drop, "-i", path]
+    def source_input(info: SourceInfo) -> MediaInput:
+        """The hardened input for a source: its pinned demuxer, ``file`` as the only protocol."""
+        return MediaInput.local_file(info.path, info.demuxer)
 
-    def add_input(self, args: list[str]) -> int:
-        self.inputs.append(args)
+    def trimmed_input(self, info: SourceInfo, trim: float, read: float, streams: Literal["video", "audio"]) -> int:
+        """Add an input reading ``read`` seconds from ``trim`` seconds on; returns its index. Video and
+        audio of one file are opened as two inputs (``streams``): one demuxer feeding two far-apart parts
+        of the graph can stall ffmpeg when one part waits (e.g. a clip that starts late)."""
+        media = replace(self.source_input(info), seek_s=trim or None, duration_s=read, streams=streams)
+        return self.add_input(media)
+
+    def add_input(self, media: MediaInput) -> int:
+        self.inputs.append(media)
         return len(self.inputs) - 1
 
     def chain(self, sources: list[str], filters: list[str], out: str, audio: bool = False) -> None:
@@ -219,14 +223,7 @@ class _Builder:
     def fit_size(self, clip: Clip, src_w: int, src_h: int, mult: int = 1) -> tuple[int, int, list[str]]:
         """Layer size (w, h) in render pixels and the filters that scale the source to ``mult`` times
         that size (``mult=2`` gives zoompan sub-pixel headroom)."""
-        if clip.fit in ("crop", "cover"):
-            w, h = _even(self.width * clip.scale), _even(self.height * clip.scale)
-        else:
-            if clip.fit == "contain":
-                factor = min(self.width / src_w, self.height / src_h) * clip.scale
-            else:  # none
-                factor = self.ref * clip.scale
-            w, h = _even(src_w * factor), _even(src_h * factor)
+        w, h = fit_size(clip, self.width, self.height, src_w, src_h, self.ref)
         sw, sh = w * mult, h * mult
         if clip.fit == "crop":
             return w, h, [f"scale={sw}:{sh}:force_original_aspect_ratio=increase", f"crop={sw}:{sh}", "setsar=1"]
@@ -262,7 +259,7 @@ class _Builder:
         if isinstance(asset, VideoAsset):
             info = self.sources[asset.src]
             read = clip.length * clip.speed + READ_MARGIN_S
-            idx = self.add_input(self.trimmed_input(info.path, asset.trim, read, "-an"))
+            idx = self.trimmed_input(info, asset.trim, read, "video")
             src = f"{idx}:v"
             pre = [
                 f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}",
@@ -275,12 +272,11 @@ class _Builder:
             body = [*pre, *fit]
         elif isinstance(asset, ImageAsset):
             info = self.sources[asset.src]
-            idx = self.add_input(["-f", "image2", "-pattern_type", "none", "-framerate", str(self.fps),
-                                  "-i", info.path])
+            idx = self.add_input(replace(self.source_input(info), framerate=self.fps))
             src = f"{idx}:v"
             assert info.width and info.height
             # zoompan needs headroom: scale to twice the size, zoompan back down
-            w, h, fit = self.fit_size(clip, info.width, info.height, 2 if clip.effect else 1)
+            w, h, fit = self.fit_size(clip, info.width, info.height, headroom(clip))
             # scale the still once, then repeat that frame for the clip's length
             body = ["format=rgba", *fit, f"tpad=stop_mode=clone:stop_duration={_num(clip.length)}",
                     f"trim=duration={_num(clip.length)}"]
@@ -453,20 +449,13 @@ class _Builder:
             terms.append(_num(clip.opacity))
         return "*".join(terms) if terms else "1"
 
-    @staticmethod
-    def is_direct_text(clip: Clip) -> bool:
-        """Text that needs no stream of its own: drawn straight onto the composite."""
-        tr = clip.transition
-        return isinstance(clip.asset, TextAsset) and (
-            tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
-
     # -- audio ------------------------------------------------------------------------------
     def clip_audio(self, clip: Clip, fade_in: float, fade_out: float) -> None:
         asset = clip.asset
         assert isinstance(asset, VideoAsset | AudioAsset)
         info = self.sources[asset.src]
         read = clip.length * clip.speed + READ_MARGIN_S
-        input_index = self.add_input(self.trimmed_input(info.path, asset.trim, read, "-vn"))
+        input_index = self.trimmed_input(info, asset.trim, read, "audio")
         if isinstance(asset, AudioAsset):
             fade_in, fade_out = max(fade_in, asset.fade_in), max(fade_out, asset.fade_out)
         filters = ["asetpts=PTS-STARTPTS", *_atempo_chain(clip.speed), f"aresample={AUDIO_RATE}",
@@ -489,8 +478,8 @@ class _Builder:
         if sound is None:
             return
         info = self.sources[sound.src]
-        args = ["-ss", _num(sound.trim)] if sound.trim else []
-        idx = self.add_input([*args, "-t", _num(self.duration + READ_MARGIN_S), "-i", info.path])
+        idx = self.add_input(replace(self.source_input(info), seek_s=sound.trim or None,
+                                     duration_s=self.duration + READ_MARGIN_S))
         available = self.duration if info.duration_s is None else min(self.duration, info.duration_s - sound.trim)
         filters = ["asetpts=PTS-STARTPTS", f"aresample={AUDIO_RATE}",
                    "aformat=sample_fmts=fltp:channel_layouts=stereo", f"volume={_num(sound.volume)}"]
@@ -509,7 +498,7 @@ class _Builder:
                         key=lambda ic: ic[1].start)
         segs: list[_Segment] = []
         for i, clip in visual:
-            if segs and not self.is_direct_text(clip) and not self.is_direct_text(segs[-1].clips[-1][1]) \
+            if segs and not is_direct_text(clip) and not is_direct_text(segs[-1].clips[-1][1]) \
                     and segs[-1].clips[-1][1].end > clip.start + 1e-6:
                 segs[-1].clips.append((i, clip))
             else:
@@ -526,7 +515,7 @@ class _Builder:
         for track in reversed(self.edit.timeline.tracks):
             for seg in self.segments(track.clips):
                 first = seg.clips[0][1]
-                if len(seg.clips) == 1 and self.is_direct_text(first):
+                if len(seg.clips) == 1 and is_direct_text(first):
                     assert isinstance(first.asset, TextAsset)
                     out = self.label("m")
                     self.chain([current], [self.drawtext(first, first.asset, (first.start, first.end))], out)
@@ -604,8 +593,8 @@ def compile_edit(
     argv: list[str] = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
     if enc.threads:
         argv += ["-threads", str(enc.threads), "-filter_complex_threads", str(enc.threads)]
-    for args in builder.inputs:
-        argv += ["-protocol_whitelist", "file", *args]
+    for media in builder.inputs:
+        argv += media.args()
     argv += [
         # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
         # filter graph with the video; each -filter_complex runs in its own thread.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import re
 import tempfile
 import time as clock
 from pathlib import Path
@@ -28,7 +29,7 @@ from vidlake.api.deps import ServicesDep
 from vidlake.core.errors import Forbidden, InvalidParameters, NotFound, ObjectNotFound
 from vidlake.deliver.media import local_hls_dir, pick_rung
 from vidlake.deliver.resolve import PlaybackTarget, resolve
-from vidlake.deliver.signing import verify_token
+from vidlake.deliver.signing import check_token, token_query, verify_token
 from vidlake.ffmpeg import FFmpegError, MediaInput
 from vidlake.package import hls
 from vidlake.services import Services
@@ -50,7 +51,14 @@ def _headers(target: PlaybackTarget, cache: str) -> dict[str, str]:
             "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
 
 
+#: An HLS file below a playback id: ``/``-separated names of letters, digits, ``-``, ``_`` and inner dots
+#: (what Vidlake's packagers write; no empty, ``.`` or ``..`` part, no backslash or control character).
+_HLS_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*(?:/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)*")
+
+
 def _target(services: Services, playback_id: str, token: str | None, audience: str) -> PlaybackTarget:
+    """Resolve ``playback_id``; a malformed ``token`` is a 403 on any id, a signed id needs a valid one."""
+    token = check_token(token)
     with services.db.session() as session:
         target = resolve(session, playback_id)
         if target.policy == "signed":
@@ -59,6 +67,12 @@ def _target(services: Services, playback_id: str, token: str | None, audience: s
             verify_token(session, token, environment_id=target.environment_id, playback_id=playback_id,
                          audience=audience)
     return target
+
+
+def _query(target: PlaybackTarget, token: str | None) -> str:
+    """The encoded ``token=`` query carried to the URIs a response lists: only a verified token of a
+    signed id (a public id ignores tokens, so none is repeated into its cacheable playlists)."""
+    return token_query(token) if target.policy == "signed" else ""
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -112,8 +126,8 @@ def _serve_key(services: Services, key: str, media_type: str, headers: dict[str,
                              headers={**headers, "Content-Length": str(size), "Accept-Ranges": "bytes"})
 
 
-def _token_suffix(token: str | None) -> str:
-    return f"?token={token}" if token else ""
+def _suffix(query: str) -> str:
+    return f"?{query}" if query else ""
 
 
 @router.get("/{playback_id}.m3u8", summary="Master playlist")
@@ -124,7 +138,7 @@ def master_playlist(playback_id: str, services: ServicesDep, token: str | None =
         text = services.storage.read_bytes(f"{target.hls_prefix}/master.m3u8").decode()
     except ObjectNotFound as exc:
         raise NotFound("playlist not found") from exc
-    suffix = _token_suffix(token)
+    suffix = _suffix(_query(target, token))
     playlist = hls.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{suffix}")
     if target.text_tracks and isinstance(playlist, hls.MasterPlaylist):
         for track in target.text_tracks:
@@ -202,8 +216,8 @@ async def hls_file(
 ) -> Response:
     """A media playlist (token appended to segment URIs) or a segment. On a live media playlist,
     ``_HLS_msn`` (and ``_HLS_part``) hold the answer until it lists that segment (part)."""
-    if not path or ".." in path.split("/") or path.startswith("/") or len(path) > 300:
-        raise NotFound("no such file")
+    if len(path) > 300 or not _HLS_PATH.fullmatch(path):
+        raise InvalidParameters("path: must be '/'-separated names of letters, digits, '-', '_' and '.'")
     msn, part = _directive("_HLS_msn", hls_msn), _directive("_HLS_part", hls_part)
     if part is not None and msn is None:
         raise InvalidParameters("_HLS_part: needs _HLS_msn")
@@ -218,8 +232,9 @@ async def hls_file(
                                 media_type="text/plain", headers=_headers(target, "no-cache"))
             text = blocked
         playlist = hls.parse(text)
-        if token:
-            playlist = hls.rewrite_uris(playlist, hls.append_query(f"token={token}"))
+        query = _query(target, token)
+        if query:
+            playlist = hls.rewrite_uris(playlist, hls.append_query(query))
         final = isinstance(playlist, hls.MediaPlaylist) and playlist.endlist
         cache = "public, max-age=300" if final and target.complete else "no-cache"
         return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
@@ -328,7 +343,7 @@ def storyboard_vtt(playback_id: str, services: ServicesDep, token: str | None = 
         text = services.storage.read_bytes(_image_key(target, "storyboard.vtt")).decode()
     except ObjectNotFound as exc:
         raise NotFound("no storyboard") from exc
-    text = text.replace("storyboard.jpg#", f"/{playback_id}/storyboard.jpg{_token_suffix(token)}#")
+    text = text.replace("storyboard.jpg#", f"/{playback_id}/storyboard.jpg{_suffix(_query(target, token))}#")
     return Response(text, media_type="text/vtt", headers=_headers(target, "public, max-age=3600"))
 
 
@@ -380,7 +395,8 @@ def text_track_playlist(playback_id: str, track_id: str, services: ServicesDep, 
     target = _target(services, playback_id, token, "v")
     _text_track(target, track_id)
     duration = max(1.0, target.duration_s or 1.0)
-    body = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{int(duration + 0.999)}\n"
-            f"#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{duration:.3f},\n"
-            f"{track_id}.vtt{_token_suffix(token)}\n#EXT-X-ENDLIST\n")
-    return Response(body, media_type="application/vnd.apple.mpegurl", headers=_headers(target, "public, max-age=300"))
+    segment = hls.Segment(f"{track_id}.vtt{_suffix(_query(target, token))}", duration)
+    playlist = hls.MediaPlaylist(segments=[segment], version=3, target_duration=math.ceil(duration),
+                                 playlist_type="VOD", endlist=True)
+    return Response(hls.dumps(playlist), media_type="application/vnd.apple.mpegurl",
+                    headers=_headers(target, "public, max-age=300"))

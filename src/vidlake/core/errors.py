@@ -66,7 +66,6 @@ class NotFound(VidlakeError, LookupError):
 
     status_code = 404
     error_type = "not_found"
-    public_message = "not found"
 
 
 class Conflict(VidlakeError):

@@ -47,14 +47,16 @@ def create_signing_key(session: Session, environment_id: str) -> tuple[SigningKe
 
 
 def check_token(token: str | None) -> str | None:
-    """``token`` if it has the shape of a JWT (or None when absent or empty); raises ``Forbidden``
-    otherwise, on any playback id: a malformed token is refused, never ignored or echoed."""
+    """``token`` if it is a well-formed JWT (three base64url parts, a JSON object header), or None when
+    absent or empty; raises ``Forbidden`` otherwise, on any playback id: a malformed token is refused,
+    never ignored or echoed."""
     if not token:
         return None
     if len(token) > MAX_TOKEN_CHARS:
         raise Forbidden("token: too long")
     if not _COMPACT_JWS.fullmatch(token):
         raise Forbidden("token: malformed JWT")
+    _header(token)
     return token
 
 
@@ -80,7 +82,7 @@ def verify_token(session: Session, token: str, *, environment_id: str, playback_
     """Raise ``Forbidden`` unless ``token`` grants ``audience`` on ``playback_id``."""
     if check_token(token) is None:
         raise Forbidden("token: a signed playback id needs ?token=")
-    header = _header(token)
+    header = _header(token)  # parsed twice: small (at most 8 KiB), and keeps both functions whole
     alg = header.get("alg")
     if alg != "RS256":
         shown = repr(alg)[:20] if isinstance(alg, str) or alg is None else type(alg).__name__

@@ -11,6 +11,7 @@ from vidlake.ffmpeg.errors import FFmpegCancelledError, FFmpegError, FFmpegTimeo
 from vidlake.ffmpeg.inputs import (
     DEMUXER_ALLOWLIST,
     FORMAT_WHITELIST,
+    PYAV_OPTIONS,
     MediaInput,
     UnsupportedContainerError,
     demuxer_for,
@@ -22,6 +23,7 @@ from vidlake.ffmpeg.runner import default_memory_limit, run, run_capture, set_de
 __all__ = [
     "DEMUXER_ALLOWLIST",
     "FORMAT_WHITELIST",
+    "PYAV_OPTIONS",
     "FFmpegCancelledError",
     "FFmpegCommand",
     "FFmpegError",

@@ -82,6 +82,12 @@ _BY_SUFFIX: dict[str, str] = {".mp4": "mov", ".mov": "mov", ".m4a": "mov", ".m4v
                               ".ogg": "ogg", ".opus": "ogg", ".flac": "flac"}
 
 
+#: Options for opening a local file in process with PyAV (analysis helpers): the same fences as
+#: :meth:`MediaInput.args` for a file whose demuxer is not pinned: ``file`` as the only protocol, and only
+#: the allow-listed demuxers (plus ``hls`` for Vidlake's own playlists, whose segments they cover).
+PYAV_OPTIONS: dict[str, str] = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST + ",hls"}
+
+
 class UnsupportedContainerError(ValueError):
     """The probed container format is not on the upload allow-list."""
 

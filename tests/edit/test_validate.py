@@ -162,7 +162,7 @@ def test_scaled_layers_are_bounded_before_ffmpeg_starts() -> None:
 def test_total_layer_pixels_frames_and_text_size_are_bounded(media: Media) -> None:
     limits = Limits(max_total_layer_pixels=3 * 640 * 360, max_frames=100, max_text_px=200)
     many = doc(*[color(start=i, length=1) for i in range(4)], output={"resolution": "360p"})
-    assert any(e.startswith("timeline.tracks: the layers hold") for e in messages(many, limits=limits))
+    assert any(e.startswith("timeline.tracks: the clips' layers") for e in messages(many, limits=limits))
     long = doc(color(length=5), output={"resolution": "360p", "fps": 30})
     assert "output.fps: 5 s at 30 fps is 150 frames, above the limit of 100" in messages(long, limits=limits)
     text = {"asset": {"type": "text", "text": "big", "style": {"size": 100}}, "start": 0, "length": 1, "scale": 3}
@@ -172,3 +172,13 @@ def test_total_layer_pixels_frames_and_text_size_are_bounded(media: Media) -> No
     big = video(fit="none", scale=10)
     assert messages(doc(big), media, Limits(max_layer_pixels=320 * 180 * 10)) != []
     assert messages(doc(big), media, Limits(max_layer_pixels=320 * 180 * 100)) == []
+
+
+def test_video_clips_count_their_decoders(media: Media) -> None:
+    """Clips of a video also hold decoded source frames: the budget admits fewer of them than colours."""
+    clips = [video(start=i * 0.1, length=0.1) for i in range(10)]
+    colours = [color(start=i * 0.1, length=0.1) for i in range(10)]
+    out = {"resolution": {"width": 320, "height": 180}}
+    budget = Limits(max_total_layer_pixels=320 * 180 * 20)
+    assert messages(doc(*colours, output=out), media, budget) == []
+    assert any(e.startswith("timeline.tracks: the clips'") for e in messages(doc(*clips, output=out), media, budget))

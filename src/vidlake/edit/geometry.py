@@ -37,11 +37,16 @@ def is_direct_text(clip: Clip) -> bool:
         tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
 
 
+#: A video clip's decoder and its buffers weigh about this many of its source frames (measured: 25
+#: clips of a 1080p video took as much address space as about 100 full-frame 1080p colour layers).
+DECODE_FRAMES = 3
+
+
 def layer_pixels(clip: Clip, width: int, height: int, src: tuple[int, int] | None) -> int:
-    """Pixels of the largest frame ``clip``'s chain holds on a ``width`` x ``height`` output: the scaled
-    layer (twice each side with zoompan headroom), or the full frame for text with a transition of its
-    own. ``src`` is the source's (width, height); None when unknown (then only source-independent fits
-    are counted). 0 for audio and for text drawn straight onto the composite."""
+    """Pixels of ``clip``'s layer on a ``width`` x ``height`` output: the scaled layer (twice each side
+    with zoompan headroom), or the full frame for text with a transition of its own. ``src`` is the
+    source's (width, height); None when unknown (then only source-independent fits are counted). 0 for
+    audio and for text drawn straight onto the composite."""
     asset = clip.asset
     if isinstance(asset, TextAsset):
         return 0 if is_direct_text(clip) else width * height
@@ -57,3 +62,10 @@ def layer_pixels(clip: Clip, width: int, height: int, src: tuple[int, int] | Non
         return 0
     m = headroom(clip)
     return w * m * h * m
+
+
+def decode_pixels(clip: Clip, src: tuple[int, int] | None) -> int:
+    """Pixels a video clip's decoder holds besides its layer (:data:`DECODE_FRAMES` source frames)."""
+    if not isinstance(clip.asset, VideoAsset) or src is None:
+        return 0
+    return DECODE_FRAMES * src[0] * src[1]

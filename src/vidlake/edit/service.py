@@ -40,7 +40,7 @@ from vidlake.core.netguard import check_url
 from vidlake.core.settings import Settings
 from vidlake.db.models import Asset, Edit, Job, Template
 from vidlake.edit.templates import TemplateError, apply_template, placeholders
-from vidlake.edit.validate import FieldError, Limits, ResolveError, SourceInfo, find_errors
+from vidlake.edit.validate import BYTES_PER_LAYER_PIXEL, FieldError, Limits, ResolveError, SourceInfo, find_errors
 from vidlake.events import emit
 from vidlake.ffmpeg import UnsupportedContainerError, demuxer_for
 from vidlake.jobs import queue
@@ -55,9 +55,11 @@ STATIC_NAMES = ("highest.mp4", "capped-1080p.mp4")
 
 
 def edit_limits(settings: Settings) -> Limits:
-    """Render limits: :class:`Limits` defaults, never longer than the accepted media (seconds)."""
+    """Render limits: :class:`Limits` defaults, never longer than the accepted media (seconds), with the
+    pixels all layers may hold sized for ffmpeg's memory limit (``ffmpeg_memory_limit_bytes``)."""
     base = Limits()
-    return Limits(max_duration_s=min(base.max_duration_s, settings.media_max_duration_s))
+    return Limits(max_duration_s=min(base.max_duration_s, settings.media_max_duration_s),
+                  max_total_layer_pixels=settings.ffmpeg_memory_limit_bytes // BYTES_PER_LAYER_PIXEL)
 
 
 class LibraryResolver:

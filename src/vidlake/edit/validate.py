@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from vidlake.edit.geometry import layer_pixels
+from vidlake.edit.geometry import decode_pixels, layer_pixels
 from vidlake.edit.timeline import AudioAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
 
 #: Seconds of slack allowed when a clip reaches the very end of its source (container rounding).
@@ -53,6 +53,10 @@ class Resolver(Protocol):
     def __call__(self, src: str) -> SourceInfo: ...
 
 
+#: Bytes of ffmpeg address space one counted layer pixel takes (see :class:`Limits`).
+BYTES_PER_LAYER_PIXEL = 20
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one render may ask for: pixels, seconds, frames per second, frames.
@@ -61,8 +65,13 @@ class Limits:
     the output size: ``scale`` 10 on a 1600x1600 output made a 16000x16000 layer that took ffmpeg to
     1.65 GB for two frames, and memory grew linearly with such layers. So, besides the output:
     ``max_layer_pixels`` bounds one clip's layer after ``fit`` and ``scale`` (with zoompan headroom),
-    ``max_total_layer_pixels`` the sum over all visual clips, ``max_frames`` duration x fps, and
-    ``max_text_px`` the rendered font size (``style.size`` x ``scale``; glyphs are rasterised at it).
+    ``max_total_layer_pixels`` the sum over all visual clips (with what video decoders hold, see
+    :func:`vidlake.edit.geometry.decode_pixels`), ``max_frames`` duration x fps, and ``max_text_px`` the
+    rendered font size (``style.size`` x ``scale``; glyphs are rasterised at it).
+
+    The total is sized for ffmpeg's memory limit (:data:`BYTES_PER_LAYER_PIXEL`): 99 full-frame 1080p
+    colour layers (205 million pixels) needed between 3 and 4 GiB of address space; 25 clips of a 1080p
+    video (207 million counted) ran under 4 GiB, 35 (290 million) did not.
     """
 
     max_width: int = 3840
@@ -71,7 +80,7 @@ class Limits:
     max_fps: int = 60
     max_clips: int = 100
     max_layer_pixels: int = 4096 * 4096
-    max_total_layer_pixels: int = 100 * 1920 * 1080
+    max_total_layer_pixels: int = 4 * 1024**3 // BYTES_PER_LAYER_PIXEL
     max_frames: int = 600 * 60
     max_text_px: int = 1000
 
@@ -243,7 +252,7 @@ def _check_work(edit: Edit, limits: Limits, sources: dict[str, SourceInfo], erro
             info = sources.get(asset.src) if isinstance(asset, VideoAsset | ImageAsset) else None
             src = (info.width, info.height) if info is not None and info.width and info.height else None
             pixels = layer_pixels(clip, width, height, src)
-            total += pixels
+            total += pixels + decode_pixels(clip, src)
             if pixels > limits.max_layer_pixels:
                 errors.append(FieldError(f"{where}.scale",
                                          f"makes a layer of {pixels} pixels (fit {clip.fit}, scale {clip.scale:g}), "
@@ -253,8 +262,9 @@ def _check_work(edit: Edit, limits: Limits, sources: dict[str, SourceInfo], erro
                                          f"text of size {asset.style.size} at scale {clip.scale:g} is "
                                          f"{asset.style.size * clip.scale:g} px, above the limit {limits.max_text_px}"))
     if total > limits.max_total_layer_pixels:
-        errors.append(FieldError("timeline.tracks", f"the layers hold {total} pixels in all, above the limit of "
-                                                    f"{limits.max_total_layer_pixels}; use fewer or smaller clips"))
+        errors.append(FieldError("timeline.tracks", f"the clips' layers and video decoders hold {total} pixels in "
+                                                    f"all, above the limit of {limits.max_total_layer_pixels}; use "
+                                                    "fewer or smaller clips"))
 
 
 def _check_track_overlaps(clips: list[Clip], ti: int, errors: list[FieldError]) -> None:

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vidlake.package import hls_values as values
+from vidlake.package.hls_values import PlaylistError
+
 _ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
-
-
-class PlaylistError(ValueError):
-    """The text is not a valid HLS playlist."""
 
 
 def parse_attributes(text: str, keep_quotes: bool = False) -> dict[str, str]:
@@ -36,43 +35,6 @@ def parse_attributes(text: str, keep_quotes: bool = False) -> dict[str, str]:
             value = value[1:-1]
         out[m.group(1)] = value
     return out
-
-
-#: Characters no playlist value may hold: line breaks of any kind (``str.splitlines`` splits on all of
-#: them, players on CR and LF) and the other control characters.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-_ATTR_NAME = re.compile(r"[A-Z0-9-]+")
-
-
-def _line(value: str, what: str) -> str:
-    """``value`` if it stays on one line: every URI, title and verbatim tag the writer emits goes
-    through here (or :func:`_q`), so no caller can add lines to a playlist."""
-    if _UNSAFE.search(value):
-        raise PlaylistError(f"{what} may not contain line breaks or control characters: {value[:80]!r}")
-    return value
-
-
-def _q(value: str, what: str = "quoted-string") -> str:
-    """A quoted attribute value: one line, no ``"``."""
-    if '"' in _line(value, what):
-        raise PlaylistError(f"{what} may not contain quotes: {value[:80]!r}")
-    return f'"{value}"'
-
-
-def _enum(value: str, what: str) -> str:
-    """An unquoted attribute value (enumerated string, number): one line, no ``,`` or ``"``."""
-    if '"' in _line(value, what) or "," in value:
-        raise PlaylistError(f"{what} may not contain quotes or commas: {value[:80]!r}")
-    return value
-
-
-def _attribute(name: str, value: str) -> str:
-    """A verbatim ``NAME=value`` attribute: a valid name and a value that is quoted or enumerated."""
-    if not _ATTR_NAME.fullmatch(name):
-        raise PlaylistError(f"bad attribute name {name[:40]!r}")
-    if value.startswith('"') and value.endswith('"') and len(value) >= 2:
-        return f"{name}={_q(value[1:-1], name)}"
-    return f"{name}={_enum(value, name)}"
 
 
 @dataclass
@@ -365,7 +327,7 @@ def _dump_media(pl: MediaPlaylist) -> str:
     out = ["#EXTM3U", f"#EXT-X-VERSION:{pl.version}", f"#EXT-X-TARGETDURATION:{max(1, target)}",
            f"#EXT-X-MEDIA-SEQUENCE:{pl.media_sequence}"]
     if pl.playlist_type:
-        out.append(f"#EXT-X-PLAYLIST-TYPE:{_enum(pl.playlist_type, 'PLAYLIST-TYPE')}")
+        out.append(f"#EXT-X-PLAYLIST-TYPE:{values.enum(pl.playlist_type, 'PLAYLIST-TYPE')}")
     if pl.independent_segments:
         out.append("#EXT-X-INDEPENDENT-SEGMENTS")
     if pl.server_control is not None:
@@ -378,18 +340,18 @@ def _dump_media(pl: MediaPlaylist) -> str:
         out.append("#EXT-X-SERVER-CONTROL:" + ",".join(attrs))
     if pl.part_target is not None:
         out.append(f"#EXT-X-PART-INF:PART-TARGET={_fmt_duration(pl.part_target)}")
-    out += [_line(tag, "tag") for tag in pl.extra_tags]
+    out += [values.line(tag, "tag") for tag in pl.extra_tags]
     current_map: str | None = None
     for seg in pl.segments:
         if seg.discontinuity:
             out.append("#EXT-X-DISCONTINUITY")
         if seg.init_uri and seg.init_uri != current_map:
-            out.append(f"#EXT-X-MAP:URI={_q(seg.init_uri, 'EXT-X-MAP URI')}")
+            out.append(f"#EXT-X-MAP:URI={values.quoted(seg.init_uri, 'EXT-X-MAP URI')}")
             current_map = seg.init_uri
-        out += [_line(tag, "tag") for tag in seg.extra_tags]
+        out += [values.line(tag, "tag") for tag in seg.extra_tags]
         out += [_dump_part(p) for p in seg.parts]
-        out.append(f"#EXTINF:{_fmt_duration(seg.duration)},{_line(seg.title, 'segment title')}")
-        out.append(_line(seg.uri, "segment URI"))
+        out.append(f"#EXTINF:{_fmt_duration(seg.duration)},{values.line(seg.title, 'segment title')}")
+        out.append(values.line(seg.uri, "segment URI"))
     if pl.parts:
         if pl.parts_discontinuity:
             out.append("#EXT-X-DISCONTINUITY")
@@ -401,25 +363,26 @@ def _dump_media(pl: MediaPlaylist) -> str:
 
 def _dump_part(part: Part) -> str:
     independent = ",INDEPENDENT=YES" if part.independent else ""
-    return f"#EXT-X-PART:DURATION={_fmt_duration(part.duration)},URI={_q(part.uri, 'part URI')}{independent}"
+    uri = values.quoted(part.uri, "part URI")
+    return f"#EXT-X-PART:DURATION={_fmt_duration(part.duration)},URI={uri}{independent}"
 
 
 def _dump_master(pl: MasterPlaylist) -> str:
     out = ["#EXTM3U", f"#EXT-X-VERSION:{pl.version}"]
     if pl.independent_segments:
         out.append("#EXT-X-INDEPENDENT-SEGMENTS")
-    out += [_line(tag, "tag") for tag in pl.extra_tags]
+    out += [values.line(tag, "tag") for tag in pl.extra_tags]
     for r in pl.renditions:
-        attrs = [f"TYPE={_enum(r.type, 'TYPE')}", f"GROUP-ID={_q(r.group_id, 'GROUP-ID')}",
-                 f"NAME={_q(r.name, 'NAME')}"]
+        attrs = [f"TYPE={values.enum(r.type, 'TYPE')}", f"GROUP-ID={values.quoted(r.group_id, 'GROUP-ID')}",
+                 f"NAME={values.quoted(r.name, 'NAME')}"]
         if r.language:
-            attrs.append(f"LANGUAGE={_q(r.language, 'LANGUAGE')}")
+            attrs.append(f"LANGUAGE={values.quoted(r.language, 'LANGUAGE')}")
         attrs.append(f"DEFAULT={'YES' if r.default else 'NO'}")
         attrs.append(f"AUTOSELECT={'YES' if r.autoselect else 'NO'}")
         if r.channels:
-            attrs.append(f"CHANNELS={_q(r.channels, 'CHANNELS')}")
+            attrs.append(f"CHANNELS={values.quoted(r.channels, 'CHANNELS')}")
         if r.uri:
-            attrs.append(f"URI={_q(r.uri, 'rendition URI')}")
+            attrs.append(f"URI={values.quoted(r.uri, 'rendition URI')}")
         out.append("#EXT-X-MEDIA:" + ",".join(attrs))
     for v in pl.variants:
         attrs = [f"BANDWIDTH={int(v.bandwidth)}"]
@@ -428,14 +391,14 @@ def _dump_master(pl: MasterPlaylist) -> str:
         if v.resolution:
             attrs.append(f"RESOLUTION={v.resolution[0]}x{v.resolution[1]}")
         if v.codecs:
-            attrs.append(f"CODECS={_q(v.codecs, 'CODECS')}")
+            attrs.append(f"CODECS={values.quoted(v.codecs, 'CODECS')}")
         if v.frame_rate:
             attrs.append(f"FRAME-RATE={v.frame_rate:.3f}")
         if v.audio:
-            attrs.append(f"AUDIO={_q(v.audio, 'AUDIO')}")
-        attrs += [_attribute(k, val) for k, val in v.extra_attributes.items()]
+            attrs.append(f"AUDIO={values.quoted(v.audio, 'AUDIO')}")
+        attrs += [values.attribute(k, val) for k, val in v.extra_attributes.items()]
         out.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        out.append(_line(v.uri, "variant URI"))
+        out.append(values.line(v.uri, "variant URI"))
     return "\n".join(out) + "\n"
 
 

@@ -37,7 +37,7 @@ from vidlake.edit.timeline import (
     VideoAsset,
 )
 from vidlake.edit.validate import SourceInfo, ValidatedEdit
-from vidlake.ffmpeg import MediaInput
+from vidlake.ffmpeg import FFmpegCommand, MediaInput
 
 #: Previews render at this fraction of the output size, at most this many frames per second.
 PREVIEW_SCALE = 1 / 3
@@ -582,7 +582,8 @@ def compile_edit(
     preview: bool = False,
     encoding: Encoding | None = None,
 ) -> CompiledEdit:
-    """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``.
+    """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``, built
+    with :class:`vidlake.ffmpeg.FFmpegCommand` (hardened inputs, bounded threads).
 
     ``preview=True``: a fast draft at 1/3 of the output size, at most 15 frames per second, x264
     ``ultrafast``. ``encoding`` overrides the encoder settings.
@@ -590,23 +591,19 @@ def compile_edit(
     builder = _Builder(validated, preview)
     video_graph, audio_graph = builder.build()
     enc = encoding or (PREVIEW_ENCODING if preview else Encoding())
-    argv: list[str] = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
-    if enc.threads:
-        argv += ["-threads", str(enc.threads), "-filter_complex_threads", str(enc.threads)]
-    for media in builder.inputs:
-        argv += media.args()
-    argv += [
-        # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
-        # filter graph with the video; each -filter_complex runs in its own thread.
-        "-filter_complex", video_graph, "-filter_complex", audio_graph,
+    # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
+    # filter graph with the video; each -filter_complex runs in its own thread.
+    command = FFmpegCommand(inputs=list(builder.inputs), filter_complex=video_graph,
+                            extra_filter_graphs=[audio_graph], threads=enc.threads or None)
+    command.add_output(out_path, [
         "-map", "[vout]", "-map", "[aout]",
         "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-pix_fmt", "yuv420p",
         "-r", str(builder.fps),
         "-c:a", "aac", "-b:a", str(enc.audio_bitrate), "-ar", str(AUDIO_RATE), "-ac", "2",
         "-t", _num(builder.duration),
-        "-movflags", "+faststart", "-f", "mp4", str(out_path),
-    ]
-    return CompiledEdit(argv=argv, filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
+        "-movflags", "+faststart", "-f", "mp4",
+    ])
+    return CompiledEdit(argv=command.argv(), filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
                         audio_graph=audio_graph, duration_s=builder.duration, width=builder.width,
                         height=builder.height, fps=builder.fps)
 

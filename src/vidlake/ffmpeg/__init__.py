@@ -1,7 +1,8 @@
 """The only code in Vidlake that starts ffmpeg.
 
 Build a command with :class:`FFmpegCommand` and :class:`MediaInput` (hardened inputs), run it with
-:func:`run` (progress, time limit, cancel, memory limit, typed errors).
+:func:`run` (progress, time limit, cancel, memory limit, typed errors); :func:`run_capture` for
+commands whose output is text (``-version``).
 """
 
 from vidlake.ffmpeg.binary import FFmpegNotFoundError, ffmpeg_exe
@@ -10,16 +11,19 @@ from vidlake.ffmpeg.errors import FFmpegCancelledError, FFmpegError, FFmpegTimeo
 from vidlake.ffmpeg.inputs import (
     DEMUXER_ALLOWLIST,
     FORMAT_WHITELIST,
+    PYAV_OPTIONS,
     MediaInput,
     UnsupportedContainerError,
     demuxer_for,
+    demuxer_for_file,
 )
 from vidlake.ffmpeg.progress import Progress, ProgressParser
-from vidlake.ffmpeg.runner import run
+from vidlake.ffmpeg.runner import default_memory_limit, run, run_capture, set_default_memory_limit
 
 __all__ = [
     "DEMUXER_ALLOWLIST",
     "FORMAT_WHITELIST",
+    "PYAV_OPTIONS",
     "FFmpegCancelledError",
     "FFmpegCommand",
     "FFmpegError",
@@ -30,7 +34,11 @@ __all__ = [
     "Progress",
     "ProgressParser",
     "UnsupportedContainerError",
+    "default_memory_limit",
     "demuxer_for",
+    "demuxer_for_file",
     "ffmpeg_exe",
     "run",
+    "run_capture",
+    "set_default_memory_limit",
 ]

@@ -30,6 +30,8 @@ class FFmpegCommand:
     ``threads``: bounded worker threads for decoders/filters/encoders (``-threads``, and
     ``-filter_complex_threads``); ``None`` leaves ffmpeg's default (one per core).
     ``loglevel``: ffmpeg's ``-v`` level; ``error`` keeps stderr to what the error tail needs.
+    ``extra_filter_graphs``: more ``-filter_complex`` graphs after ``filter_complex``; each runs in its
+    own thread of the one process (the edit compiler keeps video and audio apart this way).
     """
 
     inputs: list[MediaInput] = field(default_factory=list)
@@ -38,6 +40,7 @@ class FFmpegCommand:
     threads: int | None = None
     loglevel: str = "error"
     extra_global: list[str] = field(default_factory=list)
+    extra_filter_graphs: list[str] = field(default_factory=list)
 
     def add_input(self, media: MediaInput) -> int:
         """Append an input; returns its index for ``-map`` (``0``, ``1``...)."""
@@ -64,8 +67,9 @@ class FFmpegCommand:
             if self.threads is not None:
                 args += ["-threads", str(self.threads)]  # decoder threads for this input
             args += media.args()
-        if self.filter_complex:
-            args += ["-filter_complex", self.filter_complex]
+        for graph in [self.filter_complex or "", *self.extra_filter_graphs]:
+            if graph:
+                args += ["-filter_complex", graph]
         for out in self.outputs:
             args += out.options
             if self.threads is not None and "-threads" not in out.options:

@@ -278,7 +278,8 @@ class LiveIngest:
             stream = streams.by_stream_key(session, key)
             if stream is None or stream.status == "disabled":
                 return None
-            dests = simulcast.destinations(session, stream.id)
+            private = self.services.settings.allow_private_networks
+            dests = simulcast.destinations(session, stream.id, allow_private=private)
             return stream.id, stream.environment_id, stream.latency_mode, stream.new_asset_settings is not None, dests
 
     def _open_session(self, stream_id: str, env_id: str, key: str, latency_mode: str,

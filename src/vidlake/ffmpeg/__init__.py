@@ -1,7 +1,9 @@
-"""The only code in Vidlake that starts ffmpeg.
+"""The only code in Vidlake that starts ffmpeg (and any other child process of the media flows).
 
 Build a command with :class:`FFmpegCommand` and :class:`MediaInput` (hardened inputs), run it with
-:func:`run` (progress, time limit, cancel, memory limit, typed errors).
+:func:`run` (progress, time limit, cancel, memory limit, typed errors); stream into or out of a child
+with :class:`~vidlake.ffmpeg.process.StreamingProcess`. Every start goes through
+:mod:`vidlake.ffmpeg.process` (own process group, memory limit, killed with its parent).
 """
 
 from vidlake.ffmpeg.binary import FFmpegNotFoundError, ffmpeg_exe

@@ -30,6 +30,7 @@ class FFmpegCommand:
     ``threads``: bounded worker threads for decoders/filters/encoders (``-threads``, and
     ``-filter_complex_threads``); ``None`` leaves ffmpeg's default (one per core).
     ``loglevel``: ffmpeg's ``-v`` level; ``error`` keeps stderr to what the error tail needs.
+    ``overwrite``: ``-y`` (replace existing output files; meaningless for a URL output).
     """
 
     inputs: list[MediaInput] = field(default_factory=list)
@@ -38,6 +39,7 @@ class FFmpegCommand:
     threads: int | None = None
     loglevel: str = "error"
     extra_global: list[str] = field(default_factory=list)
+    overwrite: bool = True
 
     def add_input(self, media: MediaInput) -> int:
         """Append an input; returns its index for ``-map`` (``0``, ``1``...)."""
@@ -54,7 +56,7 @@ class FFmpegCommand:
         """The full argument list after the executable name."""
         if not self.outputs:
             raise ValueError("an ffmpeg command needs at least one output")
-        args: list[str] = ["-nostdin", "-hide_banner", "-y", "-v", self.loglevel]
+        args: list[str] = ["-nostdin", "-hide_banner", *(["-y"] if self.overwrite else []), "-v", self.loglevel]
         if self.threads is not None:
             if self.threads < 1:
                 raise ValueError("threads must be >= 1")

@@ -67,6 +67,10 @@ FORBIDDEN_DEMUXERS: frozenset[str] = frozenset(
 )
 
 
+#: Demuxers a stream on stdin (``pipe:0``) may be read with: they read that one stream and open nothing else.
+PIPE_DEMUXERS: tuple[str, ...] = ("flv", "mpegts")
+
+
 class UnsupportedContainerError(ValueError):
     """The probed container format is not on the upload allow-list."""
 
@@ -96,7 +100,9 @@ class MediaInput:
     this many seconds (``-t``). ``trusted``: our own outputs (HLS playlists written by Vidlake) may use
     the ``hls`` demuxer; uploads never. ``skip_nonkey``: decode keyframes only (``-skip_frame nokey``).
     ``absolute_seek``: ``seek_s`` is a timestamp in the file's own timeline (``-seek_timestamp 1``)
-    instead of an offset from its start time.
+    instead of an offset from its start time. ``pipe``: read stdin (``pipe:0``) instead of ``path``, with one
+    of :data:`PIPE_DEMUXERS` (a live publish). ``options``: more input options before ``-f`` (e.g.
+    ``-fflags +genpts``).
     """
 
     path: Path
@@ -106,6 +112,15 @@ class MediaInput:
     trusted: bool = False
     skip_nonkey: bool = False
     absolute_seek: bool = False
+    pipe: bool = False
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def stdin(cls, demuxer: str, *options: str) -> MediaInput:
+        """A live stream on stdin read with ``demuxer`` (one of :data:`PIPE_DEMUXERS`)."""
+        if demuxer not in PIPE_DEMUXERS:
+            raise UnsupportedContainerError(f"demuxer {demuxer!r} is not accepted on stdin")
+        return cls(path=Path("-"), demuxer=demuxer, pipe=True, options=tuple(options))
 
     @classmethod
     def untrusted(cls, path: str | Path, format_name: str) -> MediaInput:
@@ -122,10 +137,14 @@ class MediaInput:
     def with_window(self, seek_s: float | None = None, duration_s: float | None = None) -> MediaInput:
         """A copy that seeks to ``seek_s`` seconds and reads ``duration_s`` seconds."""
         return MediaInput(self.path, self.demuxer, seek_s, duration_s, self.trusted, self.skip_nonkey,
-                          self.absolute_seek)
+                          self.absolute_seek, self.pipe, self.options)
 
     def args(self) -> list[str]:
-        """The ffmpeg arguments for this input, ending with ``-i PATH``."""
+        """The ffmpeg arguments for this input, ending with ``-i PATH`` (``-i pipe:0`` for stdin)."""
+        if self.pipe:
+            if self.demuxer not in PIPE_DEMUXERS:
+                raise UnsupportedContainerError(f"demuxer {self.demuxer!r} is not accepted on stdin")
+            return [*self.options, "-f", self.demuxer, "-i", "pipe:0"]
         if not self.trusted:
             demuxer_for(self.demuxer)  # re-check: a hand-built MediaInput must obey the allow-list
         elif self.demuxer not in ("hls", *DEMUXER_ALLOWLIST):
@@ -144,6 +163,7 @@ class MediaInput:
             out += ["-ss", f"{self.seek_s:.3f}"]
         if self.duration_s is not None:
             out += ["-t", f"{self.duration_s:.3f}"]
+        out += self.options
         # The ``file:`` prefix stops a name like ``http:x`` or ``a|b`` being read as a protocol.
         out += ["-f", self.demuxer, "-i", "file:" + str(self.path.resolve())]
         return out

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from vidlake.live.registry import end_task
 from vidlake.live.rtmp import amf0, chunk, flv, messages
 from vidlake.live.rtmp.amf0 import EcmaArray
 from vidlake.live.rtmp.chunk import AckCounter, ChunkDecoder, ChunkEncoder, RtmpMessage
@@ -45,20 +46,18 @@ from vidlake.live.rtmp.config import RtmpServerConfig
 from vidlake.live.rtmp.errors import PublishRefused, RtmpProtocolError
 from vidlake.live.rtmp.handshake import HandshakeMode, ServerHandshake
 from vidlake.live.rtmp.messages import Command
-from vidlake.live.rtmp.registry import end_task
-from vidlake.live.rtmp.stats import SessionStats, StatsTracker
-from vidlake.live.rtmp.target import PublishInfo, PublishTarget, StopReason
+from vidlake.live.rtmp.target import PublishTarget
+from vidlake.live.stats import SessionStats, StatsTracker
+from vidlake.live.target import PublishEnd, PublishInfo, SessionEnded, StopReason
 
 if TYPE_CHECKING:
-    from vidlake.live.rtmp.registry import SessionRegistry
+    from vidlake.live.registry import SessionRegistry
 
 log = logging.getLogger(__name__)
 
 Peer = tuple[str, int]
 #: ``authorize(app, stream_key, peer)`` -> a target for an accepted publish, or ``None`` to refuse.
 Authorize = Callable[[str, str, Peer], Awaitable[PublishTarget | None]]
-#: ``on_session_end(info, final_stats, reason)``: called once per accepted publish, after ``on_stop``.
-SessionEnded = Callable[[PublishInfo, SessionStats, str], Awaitable[None]]
 
 MAX_MESSAGE_STREAMS = 8
 
@@ -171,8 +170,7 @@ class RtmpConnection:
         self._next_stream_id = 1
         self._publish_stream_id: int | None = None
         self._target: PublishTarget | None = None
-        self._target_started = False
-        self._target_stopped = False
+        self._end: PublishEnd | None = None  # set when the target is started
         self._flv_header_sent = False
         self._pending_counted = False
         self._task: asyncio.Task[None] | None = None
@@ -213,7 +211,7 @@ class RtmpConnection:
     async def run(self) -> None:
         """Serve the connection until it ends; never raises (except a second cancellation)."""
         self._task = asyncio.current_task()
-        self._registry.pending_by_ip[self.peer[0]] += 1
+        self._registry.add_pending(self.peer[0])
         self._pending_counted = True
         reason = StopReason.CLOSED
         try:
@@ -691,7 +689,7 @@ class RtmpConnection:
         self._slack = slack if callable(slack) and self.config.pace_max_s > 0 else None
         self._publish_stream_id = sid
         self._uncount_pending()
-        self._target_started = True
+        self._end = PublishEnd(target, self.info, self.stats.snapshot, self._on_session_end, f"rtmp {self.peer}")
         try:
             await target.on_start(self.info)
         except Exception as exc:
@@ -708,25 +706,13 @@ class RtmpConnection:
     def _uncount_pending(self) -> None:
         if self._pending_counted:
             self._pending_counted = False
-            ip = self.peer[0]
-            self._registry.pending_by_ip[ip] -= 1
-            if self._registry.pending_by_ip[ip] <= 0:
-                del self._registry.pending_by_ip[ip]
+            self._registry.drop_pending(self.peer[0])
 
     async def _end_session(self, reason: str) -> None:
         if self.state == "publishing":
             self.state = "unpublished"
-        if self._target is not None and self._target_started and not self._target_stopped:
-            self._target_stopped = True
-            try:
-                await self._target.on_stop(reason)
-            except Exception:
-                log.exception("rtmp %s: target on_stop failed", self.peer)
-            if self._on_session_end is not None and self.info is not None:
-                try:
-                    await self._on_session_end(self.info, self.stats.snapshot(), reason)
-                except Exception:
-                    log.exception("rtmp %s: on_session_end failed", self.peer)
+        if self._end is not None:
+            await self._end(reason)
         if self.key is not None:
             self._registry.release(self.key, self)
 

@@ -16,18 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from vidlake.live import control, pipeline, states
-from vidlake.live.output import SessionOutput
-from vidlake.live.recording import finish_recording
+from vidlake.live.output import SessionOutput, close_session, open_session
 from vidlake.live.rtmp import RtmpServer, RtmpServerConfig
 from vidlake.live.rtmp.conn import Peer
 from vidlake.live.run import RunConfig, RunTarget
-from vidlake.live.session import LiveSession, drop_parts
+from vidlake.live.session import LiveSession
 from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.stats import SessionStats, health_public
 from vidlake.live.thumbnails import Thumbnailer
@@ -36,6 +34,7 @@ from vidlake.services import Services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
 
 class LiveIngest:
     """Owns the RTMP server, the SRT server (when ``srt_port`` is set and libsrt is installed) and every
@@ -198,7 +197,7 @@ class LiveIngest:
         if live is not None and live.ended:
             live = None
         if live is None:
-            live = await asyncio.to_thread(self._open_session, grant, key)
+            live = await asyncio.to_thread(open_session, self.services, grant, key, self.rungs, self.work_root)
             self.sessions[grant.stream_id] = live
             self.outputs[grant.stream_id] = SessionOutput(live, self.services, self.server, self.thumbnailer,
                                                           self._spawn, self.run_ended)
@@ -211,19 +210,6 @@ class LiveIngest:
                            log_dir=self.work_root / "logs" / live.stream_id)
         return RunTarget(self.outputs[live.stream_id], live, grant.destinations, config, input_format=input_format,
                          max_duration_s=grant.max_duration_s)
-
-    def _open_session(self, grant: states.PublishGrant, key: str) -> LiveSession:
-        """Start a live session: the recording asset (if recorded) and the output prefix."""
-        prefix, asset_id = states.open_session(self.services.db, grant.stream_id, grant.environment_id,
-                                               grant.recorded)
-        storage = self.services.storage
-        root = storage.local_dir(prefix) or (self.work_root / prefix)
-        root.mkdir(parents=True, exist_ok=True)
-        live_plan = pipeline.plan(grant.latency_mode, self.rungs)
-        return LiveSession(stream_id=grant.stream_id, environment_id=grant.environment_id, stream_key=key,
-                           prefix=prefix, root=root, plan=live_plan, asset_id=asset_id,
-                           publisher=HlsPublisher(root, storage, prefix),
-                           segments=[[] for _ in range(live_plan.variant_count)])
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -258,24 +244,10 @@ class LiveIngest:
         if live.finalize_handle is not None:
             live.finalize_handle.cancel()
             live.finalize_handle = None
-        await asyncio.to_thread(self._finalize_sync, live)
+        await asyncio.to_thread(close_session, self.services, live)
         if self.sessions.get(live.stream_id) is live:
             del self.sessions[live.stream_id]
             self.outputs.pop(live.stream_id, None)
-
-    def _finalize_sync(self, live: LiveSession) -> None:
-        live.parts_run = None
-        drop_parts(live)
-        if not live.asset_id:  # not recorded: nothing of the session is kept (gone before the stream is idle)
-            self.services.storage.delete_prefix(live.prefix + "/")
-        states.mark_ended(self.services.db, live.stream_id, live.asset_id)
-        if live.asset_id:
-            try:
-                finish_recording(self.services, live)
-            except Exception:
-                log.exception("live %s: finishing the recording failed", live.stream_id)
-        if not live.publisher.in_place:  # the local mirror of remote storage
-            shutil.rmtree(live.root, ignore_errors=True)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

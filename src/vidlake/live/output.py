@@ -1,5 +1,6 @@
-"""What one live session puts out while it runs: its segments listed in the playlists, the files mirrored to
-remote storage, the thumbnail refreshed, the stream marked ``connected`` and ``active``.
+"""What one live session puts out: its directory and prefix (:func:`open_session`); while it runs its
+segments listed in the playlists, the files mirrored to remote storage, the thumbnail refreshed, the stream
+marked ``connected`` and ``active``; at its end the recording (:func:`close_session`).
 
 :class:`SessionOutput` is the :class:`~vidlake.live.run.RunHost` of every run of its session. It runs on
 the ingest loop; files are read in worker threads, database updates too (:mod:`vidlake.live.states`).
@@ -10,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from vidlake.live import pipeline, session, simulcast, states
+from vidlake.live.recording import finish_recording
 from vidlake.live.registry import RegistryViews
 from vidlake.live.session import LiveSession
 from vidlake.live.stats import SessionStats
@@ -21,6 +25,7 @@ from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
 from vidlake.package.live_hls import write_playlist
 from vidlake.services import Services
+from vidlake.vod.publish import HlsPublisher
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +195,35 @@ class SessionOutput:
 
 async def _awaited(awaitable: Awaitable[None]) -> None:
     await awaitable
+
+
+def open_session(services: Services, grant: states.PublishGrant, key: str, rungs: tuple[pipeline.Rung, ...],
+                 work_root: Path) -> LiveSession:
+    """Start a live session: the recording asset (if recorded), the output prefix and its local directory
+    (the storage's own, else a mirror under ``work_root``). Blocks (database)."""
+    prefix, asset_id = states.open_session(services.db, grant.stream_id, grant.environment_id, grant.recorded)
+    storage = services.storage
+    root = storage.local_dir(prefix) or (work_root / prefix)
+    root.mkdir(parents=True, exist_ok=True)
+    live_plan = pipeline.plan(grant.latency_mode, rungs)
+    return LiveSession(stream_id=grant.stream_id, environment_id=grant.environment_id, stream_key=key,
+                       prefix=prefix, root=root, plan=live_plan, asset_id=asset_id,
+                       publisher=HlsPublisher(root, storage, prefix),
+                       segments=[[] for _ in range(live_plan.variant_count)])
+
+
+def close_session(services: Services, live: LiveSession) -> None:
+    """End the outputs of a finished session: parts dropped, an unrecorded session's files deleted, the
+    stream idle, the recording finished, the local mirror of remote storage removed. Blocks."""
+    live.parts_run = None
+    session.drop_parts(live)
+    if not live.asset_id:  # not recorded: nothing of the session is kept (gone before the stream is idle)
+        services.storage.delete_prefix(live.prefix + "/")
+    states.mark_ended(services.db, live.stream_id, live.asset_id)
+    if live.asset_id:
+        try:
+            finish_recording(services, live)
+        except Exception:
+            log.exception("live %s: finishing the recording failed", live.stream_id)
+    if not live.publisher.in_place:
+        shutil.rmtree(live.root, ignore_errors=True)

@@ -32,6 +32,7 @@ from vidlake.live.target import PublishInfo, SubprocessTarget
 log = logging.getLogger(__name__)
 
 UNDECIDED_MAX_BYTES = 16 * 1024 * 1024  #: input kept until the passthrough muxer knows the tracks (bytes)
+TIME_LIMIT_SLACK_S = 120.0  #: a run's processes are killed this long after its publisher should have been cut
 
 
 class RunHost(Protocol):
@@ -89,6 +90,7 @@ class RunTarget:
         self.max_duration_s = max_duration_s
         self.run = live.runs
         live.runs += 1
+        limit = max_duration_s + TIME_LIMIT_SLACK_S
         self.segmenter: Segmenter | None = None
         self._reader: flv.FlvStreamReader | None = None
         # LL-HLS parts: in-process rung only, and only with local storage (the remote mirror uploads what
@@ -105,10 +107,11 @@ class RunTarget:
             argv = pipeline.build_argv(live.plan, live.root, self.run, preset=config.preset, threads=config.threads,
                                        ffmpeg=config.ffmpeg, input_format=input_format,
                                        passthrough=self.segmenter is None)
-            self.main = SubprocessTarget(argv, stderr_path=config.log_dir / f"run{self.run}.log")
+            self.main = SubprocessTarget(argv, stderr_path=config.log_dir / f"run{self.run}.log", time_limit_s=limit)
         self.simulcasts = {d.target_id: SubprocessTarget(
             pipeline.simulcast_argv(d.url, ffmpeg=config.ffmpeg, input_format=input_format),
-            stderr_path=config.log_dir / f"simulcast-{d.target_id}.log", stop_timeout_s=5) for d in destinations}
+            stderr_path=config.log_dir / f"simulcast-{d.target_id}.log", stop_timeout_s=5, time_limit_s=limit)
+            for d in destinations}
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._max_timer: asyncio.TimerHandle | None = None
@@ -188,7 +191,8 @@ class RunTarget:
         self.live.parts_run, self.live.open_parts = None, []
         argv = pipeline.build_argv(dataclasses.replace(self.live.plan, rungs=()), self.live.root, self.run,
                                    preset=self.config.preset, ffmpeg=self.config.ffmpeg, passthrough=True)
-        self.fallback = SubprocessTarget(argv, stderr_path=self.config.log_dir / f"run{self.run}-passthrough.log")
+        self.fallback = SubprocessTarget(argv, stderr_path=self.config.log_dir / f"run{self.run}-passthrough.log",
+                                         time_limit_s=self.max_duration_s + TIME_LIMIT_SLACK_S)
         return self._start_fallback(buffered, data)
 
     async def _start_fallback(self, buffered: bytes, data: bytes) -> None:

@@ -64,8 +64,7 @@ def open_session(db: Database, stream_id: str, environment_id: str, recorded: bo
 def mark_connected(db: Database, stream_id: str, asset_id: str | None) -> None:
     """A publisher is connected (and recording into ``asset_id``)."""
     with db.session() as session:
-        stream = session.get(LiveStream, stream_id)
-        if stream is None:
+        if (stream := session.get(LiveStream, stream_id)) is None:
             return
         stream.connected = True
         stream.active_asset_id = asset_id
@@ -89,8 +88,7 @@ def mark_disconnected(db: Database, stream_id: str, connected: bool) -> float | 
 def mark_active(db: Database, stream_id: str, prefix: str) -> None:
     """Viewers can play the session under ``prefix``: status ``active``."""
     with db.session() as session:
-        stream = session.get(LiveStream, stream_id)
-        if stream is None:
+        if (stream := session.get(LiveStream, stream_id)) is None:
             return
         stream.hls_prefix = prefix
         if stream.status != "active":
@@ -100,8 +98,7 @@ def mark_active(db: Database, stream_id: str, prefix: str) -> None:
 def mark_ended(db: Database, stream_id: str, asset_id: str | None) -> None:
     """The session is over: nothing to play, the recording listed among the recent assets, status ``idle``."""
     with db.session() as session:
-        stream = session.get(LiveStream, stream_id)
-        if stream is None:
+        if (stream := session.get(LiveStream, stream_id)) is None:
             return
         stream.hls_prefix = None
         stream.active_asset_id = None

@@ -97,7 +97,8 @@ class SubprocessTarget:
     ``argv`` is run as given (no shell) by :class:`~vidlake.ffmpeg.process.StreamingProcess` (own process
     group, memory limit, killed with its parent); build it with :mod:`vidlake.ffmpeg`. On stop, stdin is
     closed and the process gets ``stop_timeout_s`` seconds to exit before its group is killed.
-    ``stderr_path`` (optional) receives the process's stderr; otherwise it is discarded.
+    ``stderr_path`` (optional) receives the process's stderr; otherwise it is discarded. ``time_limit_s``
+    (seconds, optional): the process group is killed when it runs longer.
     :attr:`returncode` is set after stop.
     """
 
@@ -108,6 +109,7 @@ class SubprocessTarget:
         stop_timeout_s: float = 10.0,
         stderr_path: str | Path | None = None,
         cwd: str | Path | None = None,
+        time_limit_s: float | None = None,
     ) -> None:
         if not argv:
             raise ValueError("argv must not be empty")
@@ -115,6 +117,7 @@ class SubprocessTarget:
         self.stop_timeout_s = stop_timeout_s
         self.stderr_path = Path(stderr_path) if stderr_path is not None else None
         self.cwd = cwd
+        self.time_limit_s = time_limit_s
         self.info: PublishInfo | None = None
         self.stop_reason: str | None = None
         self.returncode: int | None = None
@@ -125,7 +128,8 @@ class SubprocessTarget:
     async def on_start(self, info: PublishInfo) -> None:
         """Start the process."""
         self.info = info
-        self._proc = await StreamingProcess.start(self.argv, stderr_path=self.stderr_path, cwd=self.cwd)
+        self._proc = await StreamingProcess.start(self.argv, stderr_path=self.stderr_path, cwd=self.cwd,
+                                                  time_limit_s=self.time_limit_s)
 
     async def on_data(self, data: bytes) -> None:
         """Write ``data`` to stdin and wait until the pipe has room (back-pressure)."""

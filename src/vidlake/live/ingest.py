@@ -29,7 +29,6 @@ from vidlake.live.session import LiveSession
 from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.stats import SessionStats, health_public
 from vidlake.live.thumbnails import Thumbnailer
-from vidlake.package.publish import HlsPublisher
 from vidlake.services import Services
 
 log = logging.getLogger(__name__)

@@ -89,7 +89,8 @@ def test_effects_job_makes_a_new_asset_with_faces_hidden(server: VidlakeServer, 
         detector = MediaPipeBackend()
         frames = frames_at(mp4.content, [0.2, 0.8, 1.4, 1.8])
         assert len(frames) == 4
-        assert not any(detector.detect(f) for f in frames)
+        found = [detector.detect(f) for f in frames]
+        assert not any(found), found
 
 
 def test_effects_requests_are_validated(server: VidlakeServer, clips: FileServer) -> None:

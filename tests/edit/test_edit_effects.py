@@ -24,7 +24,7 @@ def test_clip_effects_are_rendered_on_the_used_part_only(media: Media, tmp_path:
                 "effects": [{"type": "lut", "cube": INVERT}]},
                {"asset": {"type": "video", "src": "asset:red"}, "start": 1, "length": 1})
     out = tmp_path / "fx.mp4"
-    render(doc, media.resolver(), out, timeout_s=120)
+    render(validate_edit(doc, media.resolver()), out, timeout_s=120)
     inverted, plain = mean_rgb(frame_at(out, 0.5)), mean_rgb(frame_at(out, 1.5))
     assert np.allclose(inverted, [0, 255, 255], atol=25), inverted  # red inverted is cyan
     assert np.allclose(plain, [255, 0, 0], atol=25), plain  # the other clip of the same source is untouched

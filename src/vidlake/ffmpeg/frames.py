@@ -3,15 +3,16 @@
 :func:`open_decoder` runs an :class:`~vidlake.ffmpeg.command.FFmpegCommand` whose one output is
 ``rawvideo`` on ``pipe:1`` and yields ``(height, width, 3)`` uint8 frames; :func:`open_encoder` runs a
 command whose input 0 is a :class:`RawVideoPipe` on ``pipe:0`` and takes frames through
-:meth:`FrameEncoder.write`. Both apply the same limits as :func:`vidlake.ffmpeg.run`: RLIMIT_AS
-memory limit, a wall-clock limit and a ``cancel_check`` polled about every 0.1 s by a watchdog thread,
+:meth:`FrameEncoder.write`. Both apply the same limits as :func:`vidlake.ffmpeg.run`: the memory limit,
+a wall-clock limit and a ``cancel_check`` polled about every 0.1 s by a watchdog thread,
 the whole process group killed on expiry, cancel or close, and typed errors carrying the stderr tail.
 
 Buffers are bounded: the OS pipe (64 KiB) plus one frame on our side per pipe; a producer faster
 than its consumer blocks in ``write``/``read``.
 
-(Written for the effects pipeline before the shared streaming runner of the ``live`` branch landed;
-the two should be reconciled into one streaming helper.)
+Processes start through :func:`vidlake.ffmpeg.process.popen` (process group, memory limit, death
+with the parent). This is the thread-side twin of :class:`~vidlake.ffmpeg.process.StreamingProcess`
+(asyncio): the effects pipeline runs in job threads, where blocking pipe I/O is the simple choice.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import numpy.typing as npt
 from vidlake.ffmpeg.binary import ffmpeg_exe
 from vidlake.ffmpeg.command import FFmpegCommand
 from vidlake.ffmpeg.errors import FFmpegCancelledError, FFmpegError, FFmpegTimeoutError
-from vidlake.ffmpeg.runner import STDERR_TAIL_LINES, _kill_group, _limits
+from vidlake.ffmpeg.process import kill_popen, popen
+from vidlake.ffmpeg.runner import STDERR_TAIL_LINES
 
 _POLL_S = 0.1
 
@@ -67,8 +69,8 @@ class _Process:
         self.failure: type[FFmpegError] | None = None
         self._done = threading.Event()
         try:
-            self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
-                                         start_new_session=True, preexec_fn=_limits(memory_limit_bytes))
+            self.proc = popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                              memory_limit_bytes=memory_limit_bytes)
         except OSError as exc:
             raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
         assert self.proc.stderr is not None
@@ -92,7 +94,7 @@ class _Process:
             elif cancel_check is not None and cancel_check():
                 self.failure = FFmpegCancelledError
             if self.failure is not None:
-                _kill_group(self.proc)
+                kill_popen(self.proc)
                 return
 
     def error(self, message: str) -> FFmpegError:
@@ -112,7 +114,7 @@ class _Process:
         try:
             self.proc.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
-            _kill_group(self.proc)
+            kill_popen(self.proc)
         self._done.set()
         for t in self._threads:
             t.join(timeout=5)
@@ -123,7 +125,7 @@ class _Process:
     def kill(self) -> None:
         """Kill the process group now."""
         if self.proc.poll() is None:
-            _kill_group(self.proc)
+            kill_popen(self.proc)
         self.finish(5)
 
 

@@ -21,7 +21,6 @@ from vidlake.db.models import Asset
 from vidlake.ffmpeg import FFmpegError, MediaInput
 from vidlake.jobs import maintenance
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
 from vidlake.package.publish import HlsPublisher
@@ -197,16 +196,11 @@ def process(ctx: JobContext) -> dict[str, Any]:
 
         from vidlake.vod.transcode import transcode_hls
 
-        try:
+        with ctx.final_on_last_attempt("encoding failed", FFmpegError):
             hls_result = transcode_hls(result, ladder, out_dir, preset=settings.x264_preset,
                                        threads=settings.ffmpeg_threads or None, on_progress=progress,
                                        on_playable=playable, cancel_check=ctx.should_stop,
                                        ffmpeg=settings.ffmpeg or None)
-        except FFmpegError as exc:
-            ctx.check()
-            if ctx.job.attempt >= ctx.job.max_attempts:
-                raise PermanentJobError(f"encoding failed: {exc}") from exc
-            raise
         publisher.publish()
         with services.db.session() as session:
             row = session.get(Asset, asset_id)

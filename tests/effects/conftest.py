@@ -6,13 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from effects_media import composite_frames, face_frames, shaken_frames, write
-
-from vidlake.effects import StreamInfo, render_file, stream_info
-from vidlake.effects.registry import parse_effects
-from vidlake.ffmpeg import MediaInput
-
-FPS = 25
+from effects_media import FPS, composite_frames, face_frames, shaken_frames, write
 
 
 @pytest.fixture(scope="session")
@@ -39,17 +33,3 @@ def shaken_clip(media_dir: Path) -> tuple[Path, np.ndarray]:
     """40 frames shaken by random offsets up to 10 px; the offsets."""
     frames, offsets = shaken_frames(40)
     return write(media_dir / "shaken.mp4", frames, FPS), offsets
-
-
-def apply(src: Path, out: Path, effects: list[dict], *, load=None) -> Path:
-    """Render ``src`` (640x360 at 25 fps) through ``effects`` into ``out``."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(src))
-    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    cap.release()
-    info: StreamInfo = stream_info(w, h, FPS, n / FPS)
-    render_file(MediaInput.untrusted(src, "mov"), out, parse_effects(effects), info, has_audio=False,
-                work_dir=out.parent, load=load, timeout_s=120)
-    return out

@@ -4,12 +4,14 @@ a person cut-out composited over a known slide, a textured picture shaken by kno
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from face_media import FACE_512, astronaut, write_rgb_video
 
 W, H = 640, 360
+FPS = 25
 BACKDROP = (40, 90, 160)
 
 
@@ -107,3 +109,19 @@ def read_frames(path: Path) -> list[np.ndarray]:
     cmd.add_output("pipe:1", ["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24"])
     with open_decoder(cmd, w, h, timeout_s=60) as dec:
         return [f.copy() for f in dec]
+
+
+def apply(src: Path, out: Path, effects: list[dict[str, Any]], *, load: Any = None) -> Path:
+    """Render ``src`` (640x360 at 25 fps) through ``effects`` into ``out``."""
+    from vidlake.effects import render_file, stream_info
+    from vidlake.effects.registry import parse_effects
+    from vidlake.ffmpeg import MediaInput
+
+    cap = cv2.VideoCapture(str(src))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    cap.release()
+    info = stream_info(w, h, FPS, n / FPS)
+    render_file(MediaInput.untrusted(src, "mov"), out, parse_effects(effects), info, has_audio=False,
+                work_dir=out.parent, load=load, timeout_s=120)
+    return out

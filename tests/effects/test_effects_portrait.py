@@ -7,11 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from effects_media import read_frames, write
+from effects_media import FPS, apply, read_frames, write
 from face_media import astronaut
 from skimage.metrics import structural_similarity
 
-from conftest import FPS, apply
 from vidlake.effects import landmarks as lm
 from vidlake.effects.beautify import skin_mask
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from effects_media import read_frames
+from effects_media import FPS, apply, read_frames
 
-from conftest import apply
 from vidlake.analyze.faces import MediaPipeBackend
 
 
@@ -88,7 +87,6 @@ def test_stabilize_removes_most_of_the_shake(shaken_clip, tmp_path: Path) -> Non
 def test_auto_color_balances_a_cast_and_lifts_exposure(face_clip, tmp_path: Path) -> None:
     from effects_media import write
 
-    from conftest import FPS
 
     _, frames, _ = face_clip
     cast = [np.clip(f.astype(np.float32) * [0.55, 0.6, 0.9], 0, 255).astype(np.uint8) for f in frames]
@@ -125,7 +123,6 @@ def test_lut_denoise_sharpen_filters(face_clip, tmp_path: Path) -> None:
     noisy = [np.clip(f + rng.normal(0, 8, f.shape), 0, 255).astype(np.uint8) for f in face_clip[1][:10]]
     from effects_media import write
 
-    from conftest import FPS
 
     grainy = write(tmp_path / "noisy.mp4", noisy, FPS)
     flat = (slice(0, 60), slice(400, 640))  # backdrop only: all variation there is noise

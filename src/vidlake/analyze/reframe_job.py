@@ -37,7 +37,7 @@ from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
 from vidlake.services import Services
 from vidlake.storage import keys
-from vidlake.vod.assets import create_asset
+from vidlake.vod.assets import create_asset_from_file
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +127,10 @@ def run_reframe(ctx: JobContext) -> dict[str, Any]:
         ctx.check()
         ctx.progress(92)
         size = out.stat().st_size
-        key: str | None = None
-        try:
-            with services.db.session() as session:
-                asset = create_asset(session, env_id, dict(payload["request"]), source_key="pending",
-                                     source_size=size)
-                key = keys.reframe_output(env_id, asset.id, tag)
-                asset.source_key = key
-                asset.settings = {**asset.settings, "reframed_from": source_id, "aspect": aspect,
-                                  "reframe_id": reframe_id, "face_fraction": round(result.face_fraction, 3)}
-                services.storage.put_file(key, out, "video/mp4")
-                asset_id = asset.id
-        except BaseException:
-            if key is not None:
-                try:
-                    services.storage.delete(key)
-                except Exception:  # the original error matters more
-                    log.exception("could not delete %s", key)
-            raise
+        asset_id = create_asset_from_file(
+            services, env_id, payload["request"], out, lambda new: keys.reframe_output(env_id, new, tag),
+            {"reframed_from": source_id, "aspect": aspect, "reframe_id": reframe_id,
+             "face_fraction": round(result.face_fraction, 3)})
     return {"asset_id": asset_id, "source_asset_id": source_id, "aspect_ratio": aspect, "bytes": size,
             "width": result.width, "height": result.height, "face_fraction": round(result.face_fraction, 3),
             "reused_faces": faces is not None, "reframe_s": round(time.monotonic() - started, 3)}

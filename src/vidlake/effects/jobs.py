@@ -37,7 +37,7 @@ from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
 from vidlake.services import Services
 from vidlake.storage import keys
-from vidlake.vod.assets import create_asset
+from vidlake.vod.assets import create_asset_from_file
 from vidlake.vod.probe import MediaRejected, probe
 
 log = logging.getLogger(__name__)
@@ -106,37 +106,17 @@ def run_effects(ctx: JobContext) -> dict[str, Any]:
         out = work / "effects.mp4"
         remaining = ctx.deadline - time.monotonic() if ctx.deadline is not None else EFFECTS_TIMEOUT_S
         try:
-            result = render_file(media, out, params, stream, has_audio=probed.audio is not None, work_dir=work,
-                                 load=lambda src: Path(resolver(src).path), timeout_s=max(1.0, remaining),
-                                 cancel_check=ctx.should_stop, on_progress=lambda p: ctx.progress(3 + 0.9 * p))
+            with ctx.final_on_last_attempt("ffmpeg failed", FFmpegError):
+                result = render_file(media, out, params, stream, has_audio=probed.audio is not None, work_dir=work,
+                                     load=lambda src: Path(resolver(src).path), timeout_s=max(1.0, remaining),
+                                     cancel_check=ctx.should_stop, on_progress=lambda p: ctx.progress(3 + 0.9 * p))
         except (ResolveError, SourceError) as exc:
             raise PermanentJobError(f"effects: {exc}") from exc
-        except FFmpegError as exc:
-            ctx.check()
-            if ctx.job.attempt >= ctx.job.max_attempts:
-                raise PermanentJobError(f"ffmpeg failed: {exc}") from exc
-            raise
         ctx.check()
         ctx.progress(95)
-        size = out.stat().st_size
-        key: str | None = None
-        try:
-            with services.db.session() as session:
-                asset = create_asset(session, env_id, dict(payload["request"]), source_key="pending",
-                                     source_size=size)
-                key = keys.effects_output(env_id, asset.id, tag)
-                asset.source_key = key
-                asset.settings = {**asset.settings, "effects_from": source_id, "effects_id": effects_id,
-                                  "effects": payload["effects"]}
-                services.storage.put_file(key, out, "video/mp4")
-                asset_id = asset.id
-        except BaseException:
-            if key is not None:
-                try:
-                    services.storage.delete(key)
-                except Exception:
-                    log.exception("could not delete %s", key)
-            raise
+        asset_id = create_asset_from_file(
+            services, env_id, payload["request"], out, lambda new: keys.effects_output(env_id, new, tag),
+            {"effects_from": source_id, "effects_id": effects_id, "effects": payload["effects"]})
     return {"asset_id": asset_id, "source_asset_id": source_id, "frames": result.frames, "width": result.width,
             "height": result.height, "fps": result.fps, "speed": round(result.speed, 3),
             "effects_s": round(time.monotonic() - started, 3)}

@@ -5,7 +5,10 @@ Every state change is an explicit function here that also records its event in t
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +21,11 @@ from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
 from vidlake.storage import Storage
+
+if TYPE_CHECKING:
+    from vidlake.services import Services
+
+log = logging.getLogger(__name__)
 
 INGEST_KIND = "vod.ingest"
 PROCESS_KIND = "vod.process"
@@ -197,3 +205,28 @@ def delete_asset(session: Session, storage: Storage, asset: Asset) -> None:
                 job.state = "cancelled"
                 job.finished_at = now()
     storage.delete_prefix(keys.asset_prefix(asset.environment_id, asset.id) + "/")
+
+
+def create_asset_from_file(services: Services, environment_id: str, request: dict[str, Any], path: Path,
+                           key_for: Callable[[str], str], settings: dict[str, Any]) -> str:
+    """A NEW asset whose source is the local MP4 ``path`` (a render of another asset), in one transaction:
+    the asset row (``request`` as for :func:`create_asset`, plus ``settings``) and the file stored under
+    ``key_for(asset_id)``. If storing or committing fails the stored object is deleted and nothing stays.
+    Returns the asset id; the VOD pipeline then processes it like any upload."""
+    key: str | None = None
+    try:
+        with services.db.session() as session:
+            asset = create_asset(session, environment_id, dict(request), source_key="pending",
+                                 source_size=path.stat().st_size)
+            key = key_for(asset.id)
+            asset.source_key = key
+            asset.settings = {**asset.settings, **settings}
+            services.storage.put_file(key, path, "video/mp4")
+            return asset.id
+    except BaseException:
+        if key is not None:
+            try:
+                services.storage.delete(key)
+            except Exception:  # the original error matters more
+                log.exception("could not delete %s", key)
+        raise

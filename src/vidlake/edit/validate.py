@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from vidlake.core.messages import field_message
 from vidlake.edit.geometry import decode_pixels, layer_pixels
 from vidlake.edit.timeline import AudioAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
 from vidlake.effects.registry import EffectsInvalid, parse_effects
@@ -132,34 +133,10 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def _message(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    if kind == "greater_than_equal":
-        return f"must be >= {_fmt(ctx['ge'])}"
-    if kind == "greater_than":
-        return f"must be > {_fmt(ctx['gt'])}"
-    if kind == "less_than_equal":
-        return f"must be <= {_fmt(ctx['le'])}"
-    if kind == "less_than":
-        return f"must be < {_fmt(ctx['lt'])}"
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
-    if kind == "literal_error":
-        return f"must be one of {ctx['expected']}"
-    if kind == "union_tag_invalid":
-        return f"type must be one of {ctx.get('expected_tags', '')}"
-    if kind == "string_pattern_mismatch":
+    if err["type"] == "string_pattern_mismatch":
         return "must be asset:<id>, live:<id> or an https:// URL"
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    return str(err["msg"])
+    return field_message(err)
 
 
 def _from_pydantic(exc: ValidationError) -> list[FieldError]:

@@ -12,12 +12,13 @@ or raises :class:`EffectsInvalid` listing every problem as ``effects[1].smooth: 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from vidlake.core.errors import InvalidParameters
+from vidlake.core.messages import field_message
 from vidlake.effects.base import Effect, Params
 
 #: Modules that register effects (imported by :func:`load`).
@@ -71,28 +72,6 @@ class EffectsInvalid(InvalidParameters):
     """An ``effects`` list is invalid; ``messages`` holds one ``field: problem`` line per error."""
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _message(err: Mapping[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    bounds = {"greater_than_equal": ">= {ge}", "greater_than": "> {gt}", "less_than_equal": "<= {le}",
-              "less_than": "< {lt}"}
-    if kind in bounds:
-        key = bounds[kind].split("{")[1].rstrip("}")
-        return "must be " + bounds[kind].split("{")[0] + _fmt(ctx[key])
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
-    if kind == "literal_error":
-        return f"must be one of {ctx['expected']}"
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    return str(err["msg"])
-
-
 def _loc(prefix: str, loc: Sequence[int | str]) -> str:
     out = prefix
     for part in loc:
@@ -128,7 +107,7 @@ def parse_effects(data: Any, *, field: str = "effects", live: bool = False) -> l
         try:
             out.append(model.model_validate({k: v for k, v in item.items() if k != "type"}))
         except ValidationError as exc:
-            errors.extend(f"{_loc(where, e['loc'])}: {_message(e)}" for e in exc.errors())
+            errors.extend(f"{_loc(where, e['loc'])}: {field_message(e)}" for e in exc.errors())
     if errors:
         raise EffectsInvalid(*errors)
     return out

@@ -12,6 +12,7 @@ How the graph is laid out::
     per track: layers that overlap on the track are joined with xfade into one segment
     base <- overlay segments of the last track ... <- overlay segments of track 0 (on top)
     text clips with no transition or a ``fade`` are drawn straight onto the composite (drawtext)
+    caption clips: one drawtext per cue, enabled for the cue's time, straight onto the composite
     audio: every audible clip (trim, speed, volume, fades, delay) + soundtrack -> amix normalize=0
 
 Inputs are opened with ``-ss``/``-t`` around the part a clip uses, so ffmpeg seeks instead of
@@ -23,9 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidlake.edit.fonts import font_path
+from vidlake.edit.captions_burn import caption_source_key, clip_windows, inline_cues, parse_cues
+from vidlake.edit.text_layout import layout_text
 from vidlake.edit.timeline import (
     AudioAsset,
+    CaptionAsset,
     Clip,
     ColorAsset,
     Edit,
@@ -405,6 +408,8 @@ class _Builder:
         style = asset.style
         scale = self.ref * clip.scale
         pad = style.padding * scale if style.background else 0.0
+        max_width = style.max_width * scale if style.max_width else self.width - 2 * pad
+        block = layout_text(asset.text, style.font, max(1, round(style.size * scale)), max(1.0, max_width))
         pos = clip.position
         if pos in ("left", "topLeft", "bottomLeft"):
             x = f"{_num(pad)}"
@@ -421,10 +426,10 @@ class _Builder:
         x = f"{x}+{_num(clip.offset.x * self.width)}"
         y = f"{y}-{_num(clip.offset.y * self.height)}"
         options: dict[str, str | float | int] = {
-            "fontfile": str(font_path(style.font)),
-            "text": asset.text,
+            "fontfile": str(block.font_file),
+            "text": block.text,
             "expansion": "none",
-            "fontsize": max(1, round(style.size * scale)),
+            "fontsize": block.size_px,
             "fontcolor": _color(style.color),
             "line_spacing": round(style.line_spacing * scale),
             "text_align": {"left": "L", "center": "C", "right": "R"}[style.align],
@@ -440,6 +445,41 @@ class _Builder:
             if alpha != "1":
                 options["alpha"] = alpha
         return _filter("drawtext", **options)
+
+    def caption_filters(self, clip: Clip, asset: CaptionAsset) -> list[str]:
+        """One drawtext per cue of a caption clip, each enabled from its start (inclusive) to its end
+        (exclusive) in timeline seconds (see :mod:`vidlake.edit.captions_burn`)."""
+        style = asset.style
+        scale = self.ref
+        if asset.cues is not None:
+            cues = inline_cues(asset)
+        else:
+            text = self.sources[caption_source_key(asset)].text
+            assert text is not None
+            cues = parse_cues(text)
+        pad = style.padding * scale if style.background else 0.0
+        margin = style.margin * scale
+        max_width = style.max_width * scale if style.max_width else self.width * 0.9
+        y = {"bottom": f"h-text_h-{_num(margin)}", "top": _num(margin), "center": "(h-text_h)/2"}[style.position]
+        filters: list[str] = []
+        for cue in clip_windows(cues, clip.start, clip.length, asset.trim):
+            block = layout_text(cue.text, style.font, max(1, round(style.size * scale)), max(1.0, max_width))
+            options: dict[str, str | float | int] = {
+                "fontfile": str(block.font_file), "text": block.text, "expansion": "none",
+                "fontsize": block.size_px, "fontcolor": _color(style.color),
+                "line_spacing": round(style.line_spacing * scale),
+                "text_align": {"left": "L", "center": "C", "right": "R"}[style.align],
+                "x": "(w-text_w)/2", "y": y,
+                "enable": f"gte(t,{_num(cue.start)})*lt(t,{_num(cue.end)})",
+            }
+            if style.outline:
+                options.update(borderw=max(1, round(style.outline * scale)), bordercolor=_color(style.outline_color))
+            if style.background:
+                options.update(box="1", boxcolor=_color(style.background), boxborderw=max(0, round(pad)))
+            if clip.opacity < 1:
+                options["alpha"] = _num(clip.opacity)
+            filters.append(_filter("drawtext", **options))
+        return filters
 
     @staticmethod
     def text_alpha(clip: Clip, start: float, end: float) -> str:
@@ -457,7 +497,7 @@ class _Builder:
     def is_direct_text(clip: Clip) -> bool:
         """Text that needs no stream of its own: drawn straight onto the composite."""
         tr = clip.transition
-        return isinstance(clip.asset, TextAsset) and (
+        return isinstance(clip.asset, TextAsset | CaptionAsset) and (
             tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
 
     # -- audio ------------------------------------------------------------------------------
@@ -527,10 +567,15 @@ class _Builder:
             for seg in self.segments(track.clips):
                 first = seg.clips[0][1]
                 if len(seg.clips) == 1 and self.is_direct_text(first):
-                    assert isinstance(first.asset, TextAsset)
-                    out = self.label("m")
-                    self.chain([current], [self.drawtext(first, first.asset, (first.start, first.end))], out)
-                    current = out
+                    if isinstance(first.asset, CaptionAsset):
+                        filters = self.caption_filters(first, first.asset)
+                    else:
+                        assert isinstance(first.asset, TextAsset)
+                        filters = [self.drawtext(first, first.asset, (first.start, first.end))]
+                    if filters:
+                        out = self.label("m")
+                        self.chain([current], filters, out)
+                        current = out
                     continue
                 layer = self.segment_layer(seg)
                 # audio of video clips in this segment, with cross-fades over the overlaps

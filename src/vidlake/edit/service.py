@@ -20,6 +20,8 @@ Sources (:class:`LibraryResolver`):
 * ``live:<id>``: the live stream's active recording asset while it is live (its DVR window: every
   segment recorded so far), else its most recent recording; ``trim`` counts from the recording's start.
   See :mod:`vidlake.edit.live_source` (:meth:`LibraryResolver._live`).
+* a caption clip's ``src`` (``asset:<id>`` + ``track_id``/``language_code``): the asset's text track,
+  read from storage as WebVTT (:mod:`vidlake.edit.caption_tracks`) at validation and at render time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from vidlake.core.ids import new_id
 from vidlake.core.netguard import check_url
 from vidlake.core.settings import Settings
 from vidlake.db.models import Asset, Edit, Job, Template
+from vidlake.edit.caption_tracks import read_text_track
+from vidlake.edit.captions_burn import parse_source_key
 from vidlake.edit.templates import TemplateError, apply_template, placeholders
 from vidlake.edit.validate import FieldError, Limits, ResolveError, SourceInfo, find_errors
 from vidlake.events import emit
@@ -76,6 +80,9 @@ class LibraryResolver:
         self._count = 0
 
     def __call__(self, src: str) -> SourceInfo:
+        text_track = parse_source_key(src)
+        if text_track is not None:
+            return self._text_track(*text_track)
         if src.startswith("asset:"):
             return self._asset(src[len("asset:"):])
         if src.startswith("live:"):
@@ -83,6 +90,18 @@ class LibraryResolver:
         if src.startswith(("https://", "http://")):
             return self._url(src)
         raise ResolveError("must be asset:<id> or an https:// URL")
+
+    def _text_track(self, asset_id: str, track_id: str | None, language_code: str | None) -> SourceInfo:
+        """A caption clip's text track: its WebVTT document as ``text`` (small: read at validation too)."""
+        if self.session is not None:
+            document = read_text_track(self.services, self.session, self.environment_id, asset_id, track_id,
+                                       language_code)
+        else:
+            with self.services.db.session() as session:
+                document = read_text_track(self.services, session, self.environment_id, asset_id, track_id,
+                                           language_code)
+        return SourceInfo(path=f"asset:{asset_id}", duration_s=None, has_video=False, has_audio=False,
+                          text=document)
 
     # -- assets ---------------------------------------------------------------------------------
     def _asset(self, asset_id: str) -> SourceInfo:

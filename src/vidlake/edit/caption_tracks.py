@@ -25,13 +25,13 @@ def find_text_track(asset: Asset, track_id: str | None, language_code: str | Non
     tracks = [t for t in asset.tracks or [] if t.get("type") == "text" and t.get("status", "ready") == "ready"]
     if track_id is not None:
         found = next((t for t in tracks if t.get("id") == track_id), None)
-        what = f"track {track_id!r}"
+        what = f"text track {track_id!r}"
     elif language_code is not None:
         found = next((t for t in tracks if t.get("language_code") == language_code), None)
-        what = f"a text track in language {language_code!r}"
+        what = f"text track in language {language_code!r}"
     else:
         found = tracks[0] if tracks else None
-        what = "a ready text track"
+        what = "ready text track"
     if found is None:
         known = ", ".join(f"{t.get('id')} ({t.get('language_code')})" for t in tracks) or "none"
         raise ResolveError(f"asset {asset.id!r} has no {what}; its text tracks: {known}")

@@ -149,8 +149,9 @@ def test_cues_from_a_text_track_with_trim(media: Media, tmp_path: Path) -> None:
     out = tmp_path / "track.mp4"
     result = render(doc, resolve, out, timeout_s=60)
     assert "asset:lecture/text/lang:zh" in asked
-    assert "欢迎" not in result.compiled.video_graph  # the first cue ends where the trim does
-    assert "Hello & 世界" in result.compiled.video_graph.replace("\\", "")  # trim 1 s: the second cue at 0 s
+    (script,) = result.compiled.files.values()  # the cues go to sendcmd in a file, not in the graph
+    assert "欢迎" not in script  # the first cue ends where the trim does
+    assert "0-1 [enter] drawtext@cap" in script and "Hello & 世界" in script.replace("\\", "")  # now at 0 s
     assert _white(frame_at(out, 0.5)).sum() > 200
 
     broken = _doc({"src": "asset:broken"})
@@ -158,3 +159,27 @@ def test_cues_from_a_text_track_with_trim(media: Media, tmp_path: Path) -> None:
                                         "cues[0].end: must be after start (1 s), got 0.5 s"]
     assert _errors(_doc({"src": "asset:blue", "track_id": "t9"}), resolve)[0].startswith(
         "timeline.tracks[0].clips[0].asset.src: cannot use source 'asset:blue/text/t9'")
+
+
+def test_back_to_back_cues_switch_on_the_frame(tmp_path: Path) -> None:
+    """One drawtext per clip, switched by sendcmd: the frame at a shared boundary shows the next cue only."""
+    cues = [{"start": 0.0, "end": 0.5, "text": "第一句"}, {"start": 0.5, "end": 1.0, "text": "Second 第二句"}]
+    out = tmp_path / "b2b.mp4"
+    result = render(_doc({"cues": cues}, length=1), lambda s: (_ for _ in ()).throw(KeyError(s)), out, timeout_s=60)
+    assert result.compiled.video_graph.count("drawtext@") == 1
+    first, boundary, later = (_white(frame_at(out, t)) for t in (0.2, 0.5, 0.8))
+    assert boundary.sum() > 100 and (boundary ^ later).sum() < 0.05 * later.sum()
+    assert (boundary ^ first).sum() > 0.5 * first.sum()
+
+
+def test_cue_text_with_sendcmd_and_graph_specials_is_drawn_exactly(tmp_path: Path) -> None:
+    text = "50% off: it's [new], a;b \\ c #1 {x}"
+    out = tmp_path / "special.mp4"
+    render(_doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 30, "outline": 0}}, length=1),
+           lambda s: (_ for _ in ()).throw(KeyError(s)), out, timeout_s=60)
+    x0, y0, x1, y1 = _bbox(_white(frame_at(out, 0.5)))
+    image = Image.new("L", (W * 2, H), 0)
+    font = ImageFont.truetype(str(font_path("sans")), 30, layout_engine=ImageFont.Layout.RAQM)
+    ImageDraw.Draw(image).text((4, 4), text, fill=255, font=font)
+    rx0, ry0, rx1, ry1 = _bbox(np.asarray(image) > 200)
+    assert abs((x1 - x0) - (rx1 - rx0)) <= 2 and abs((y1 - y0) - (ry1 - ry0)) <= 2

@@ -4,8 +4,9 @@ A caption clip's cues are inline (``asset.cues``) or an asset's text track (``as
 ``track_id``/``language_code``), read as WebVTT through the edit's resolver under the key
 :func:`caption_source_key` (the resolver returns a :class:`~vidlake.edit.validate.SourceInfo` whose
 ``text`` is the track's WebVTT document). Cue times are seconds from the clip's start after
-``asset.trim``; the compiler draws each cue with one drawtext filter enabled from its start (inclusive)
-to its end (exclusive), so back-to-back cues never share a frame.
+``asset.trim``; the compiler draws a caption clip with one drawtext filter whose text a ``sendcmd``
+sets at each cue's start, enabled from the cue's start (inclusive) to its end (exclusive), so
+back-to-back cues never share a frame.
 
 Why drawtext and not libass (``subtitles``/``ass``): the same layout code wraps titles and captions
 (CJK between characters with kinsoku, Latin at spaces, measured with the face ffmpeg draws with), and
@@ -144,5 +145,19 @@ def clip_windows(cues: list[Cue], clip_start: float, clip_length: float, trim: f
     return out
 
 
+def _sendcmd_arg(text: str) -> str:
+    """A ``sendcmd`` argument: every character its tokenizer treats specially gets a backslash."""
+    return "".join("\\" + ch if ch in " \f\t\n\r,;'\\[]#" else ch for ch in text)
+
+
+def sendcmd_commands(target: str, cues: list[tuple[str, str, str]]) -> str:
+    """The ``sendcmd`` commands that show each ``(start, end, text)`` cue (seconds as ffmpeg numbers) on
+    the drawtext instance ``target``: at the start set its text and enable it, at the end disable it.
+    Cues must not overlap (sendcmd runs the intervals in order, so a cue ending where the next starts
+    is switched off before the next one is switched on)."""
+    return ";\n".join(f"{start}-{end} [enter] {target} text {_sendcmd_arg(text)}, [enter] {target} enable 1, "
+                    f"[leave] {target} enable 0" for start, end, text in cues)
+
+
 __all__ = ["MAX_CUES", "MAX_TRACK_BYTES", "Cue", "CueError", "caption_source_key", "clip_windows", "cue_problems",
-           "inline_cues", "parse_cues", "parse_source_key"]
+           "inline_cues", "parse_cues", "parse_source_key", "sendcmd_commands"]

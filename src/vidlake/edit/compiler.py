@@ -12,7 +12,7 @@ How the graph is laid out::
     per track: layers that overlap on the track are joined with xfade into one segment
     base <- overlay segments of the last track ... <- overlay segments of track 0 (on top)
     text clips with no transition or a ``fade`` are drawn straight onto the composite (drawtext)
-    caption clips: one drawtext per cue, enabled for the cue's time, straight onto the composite
+    caption clips: one drawtext each, its text set and enabled per cue by a sendcmd, onto the composite
     audio: every audible clip (trim, speed, volume, fades, delay) + soundtrack -> amix normalize=0
 
 Inputs are opened with ``-ss``/``-t`` around the part a clip uses, so ffmpeg seeks instead of
@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidlake.edit.captions_burn import caption_source_key, clip_windows, inline_cues, parse_cues
-from vidlake.edit.text_layout import layout_text
+from vidlake.edit.captions_burn import caption_source_key, clip_windows, inline_cues, parse_cues, sendcmd_commands
+from vidlake.edit.text_layout import face_for, layout_text
 from vidlake.edit.timeline import (
     AudioAsset,
     CaptionAsset,
@@ -66,7 +66,11 @@ class CompiledEdit:
     job details and debugging), and what the output will be: seconds, pixels, frames per second.
 
     ``filter_graph`` is the whole graph as one string (valid for a single ``-filter_complex``); the
-    command passes it as its ``video_graph`` and ``audio_graph`` halves (see :func:`compile_edit`)."""
+    command passes it as its ``video_graph`` and ``audio_graph`` halves (see :func:`compile_edit`).
+
+    ``files`` are the files the command reads beside its inputs (path -> UTF-8 text: the ``sendcmd``
+    scripts of caption clips, which can exceed the 128 KiB a single argument may have); the caller
+    writes them with :meth:`write_files` before running ``argv``."""
 
     argv: list[str]
     filter_graph: str
@@ -76,6 +80,12 @@ class CompiledEdit:
     width: int
     height: int
     fps: int
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write_files(self) -> None:
+        """Write :attr:`files` (next to the output)."""
+        for path, text in self.files.items():
+            Path(path).write_text(text, encoding="utf-8")
 
 
 def _even(value: float) -> int:
@@ -178,8 +188,11 @@ def _atempo_chain(speed: float) -> list[str]:
 
 
 class _Builder:
-    def __init__(self, validated: ValidatedEdit, preview: bool) -> None:
+    def __init__(self, validated: ValidatedEdit, preview: bool, files_stem: Path | None = None) -> None:
         self.edit: Edit = validated.edit
+        #: side files (sendcmd scripts) are ``{files_stem}.<label>.sendcmd``
+        self.files_stem = files_stem or Path("edit")
+        self.files: dict[str, str] = {}
         self.sources: dict[str, SourceInfo] = validated.sources
         out = self.edit.output
         nominal_w, nominal_h = out.size()
@@ -447,8 +460,11 @@ class _Builder:
         return _filter("drawtext", **options)
 
     def caption_filters(self, clip: Clip, asset: CaptionAsset) -> list[str]:
-        """One drawtext per cue of a caption clip, each enabled from its start (inclusive) to its end
-        (exclusive) in timeline seconds (see :mod:`vidlake.edit.captions_burn`)."""
+        """A caption clip as ONE drawtext (named ``drawtext@capN``, off at first) and a ``sendcmd`` that
+        sets its text and turns it on at each cue's start and off at its end (timeline seconds, start
+        inclusive, end exclusive). One instance, not one per cue: each drawtext maps the 16 MB CJK face
+        and keeps its own glyph cache (100 cues as 100 instances: 2.4 GB of address space, 290 MB
+        anonymous memory). See :mod:`vidlake.edit.captions_burn`."""
         style = asset.style
         scale = self.ref
         if asset.cues is not None:
@@ -457,29 +473,33 @@ class _Builder:
             text = self.sources[caption_source_key(asset)].text
             assert text is not None
             cues = parse_cues(text)
-        pad = style.padding * scale if style.background else 0.0
+        windows = clip_windows(cues, clip.start, clip.length, asset.trim)
+        if not windows:
+            return []
+        size = max(1, round(style.size * scale))
+        max_width = max(1.0, style.max_width * scale if style.max_width else self.width * 0.9)
+        face = face_for(style.font, "".join(c.text for c in windows))  # one face for every cue
+        blocks = [layout_text(c.text, face, size, max_width) for c in windows]
+        label = self.label("cap")
+        name = f"drawtext@{label}"
         margin = style.margin * scale
-        max_width = style.max_width * scale if style.max_width else self.width * 0.9
-        y = {"bottom": f"h-text_h-{_num(margin)}", "top": _num(margin), "center": "(h-text_h)/2"}[style.position]
-        filters: list[str] = []
-        for cue in clip_windows(cues, clip.start, clip.length, asset.trim):
-            block = layout_text(cue.text, style.font, max(1, round(style.size * scale)), max(1.0, max_width))
-            options: dict[str, str | float | int] = {
-                "fontfile": str(block.font_file), "text": block.text, "expansion": "none",
-                "fontsize": block.size_px, "fontcolor": _color(style.color),
-                "line_spacing": round(style.line_spacing * scale),
-                "text_align": {"left": "L", "center": "C", "right": "R"}[style.align],
-                "x": "(w-text_w)/2", "y": y,
-                "enable": f"gte(t,{_num(cue.start)})*lt(t,{_num(cue.end)})",
-            }
-            if style.outline:
-                options.update(borderw=max(1, round(style.outline * scale)), bordercolor=_color(style.outline_color))
-            if style.background:
-                options.update(box="1", boxcolor=_color(style.background), boxborderw=max(0, round(pad)))
-            if clip.opacity < 1:
-                options["alpha"] = _num(clip.opacity)
-            filters.append(_filter("drawtext", **options))
-        return filters
+        options: dict[str, str | float | int] = {
+            "fontfile": str(blocks[0].font_file), "text": blocks[0].text, "expansion": "none", "fontsize": size,
+            "fontcolor": _color(style.color), "line_spacing": round(style.line_spacing * scale),
+            "text_align": {"left": "L", "center": "C", "right": "R"}[style.align], "x": "(w-text_w)/2",
+            "y": {"bottom": f"h-text_h-{_num(margin)}", "top": _num(margin), "center": "(h-text_h)/2"}[style.position],
+            "enable": "0",
+        }
+        if style.outline:
+            options.update(borderw=max(1, round(style.outline * scale)), bordercolor=_color(style.outline_color))
+        if style.background:
+            options.update(box="1", boxcolor=_color(style.background), boxborderw=round(style.padding * scale))
+        if clip.opacity < 1:
+            options["alpha"] = _num(clip.opacity)
+        script = f"{self.files_stem}.{label}.sendcmd"
+        self.files[script] = sendcmd_commands(name, [(_num(c.start), _num(c.end), b.text)
+                                                     for c, b in zip(windows, blocks, strict=True)])
+        return [_filter("sendcmd", f=script), _filter(name, **options)]
 
     @staticmethod
     def text_alpha(clip: Clip, start: float, end: float) -> str:
@@ -643,7 +663,7 @@ def compile_edit(
     ``preview=True``: a fast draft at 1/3 of the output size, at most 15 frames per second, x264
     ``ultrafast``. ``encoding`` overrides the encoder settings.
     """
-    builder = _Builder(validated, preview)
+    builder = _Builder(validated, preview, Path(out_path).with_suffix(""))
     video_graph, audio_graph = builder.build()
     enc = encoding or (PREVIEW_ENCODING if preview else Encoding())
     argv: list[str] = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
@@ -664,7 +684,7 @@ def compile_edit(
     ]
     return CompiledEdit(argv=argv, filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
                         audio_graph=audio_graph, duration_s=builder.duration, width=builder.width,
-                        height=builder.height, fps=builder.fps)
+                        height=builder.height, fps=builder.fps, files=builder.files)
 
 
 __all__ = ["PREVIEW_ENCODING", "CompiledEdit", "Encoding", "compile_edit", "escape_value"]

@@ -45,6 +45,7 @@ def render(
     validated = validate_edit(timeline, resolver, limits)
     out = Path(out_path)
     compiled = compile_edit(validated, out, preview=preview, encoding=encoding)
+    compiled.write_files()
     run_ffmpeg(compiled.argv, duration_s=compiled.duration_s, timeout_s=timeout_s, on_progress=on_progress,
                cancel_check=cancel_check)
     return RenderResult(out_path=out, compiled=compiled)

@@ -130,17 +130,22 @@ class AudioAsset(_Model):
     fade_out: Seconds = Field(0.0, description="seconds of fade-out to silence at the clip's end; default 0")
 
 
-class TextStyle(_Model):
-    """How a text clip looks. Sizes are pixels at the output resolution (scaled down in previews)."""
+class _TextLook(_Model):
+    """What titles and captions share: face, colours, line alignment and spacing (pixels)."""
 
     font: FontName = Field("sans", description="a bundled font (Source Sans Pro, Noto Sans CJK); characters "
                            "the font lacks (CJK) are drawn with its Noto Sans CJK counterpart; default sans")
-    size: int = Field(64, ge=4, le=1000, description="font size in pixels; default 64")
     color: Color = Field("#ffffff", description="text colour #rrggbb[aa]; default #ffffff")
     background: Color | None = Field(None, description="box colour behind the text #rrggbb[aa]; default none")
-    padding: int = Field(16, ge=0, le=500, description="pixels between the text and its box edge; default 16")
     align: Literal["left", "center", "right"] = Field("center", description="line alignment; default center")
     line_spacing: int = Field(0, ge=0, le=500, description="extra pixels between lines; default 0")
+
+
+class TextStyle(_TextLook):
+    """How a text clip looks. Sizes are pixels at the output resolution (scaled down in previews)."""
+
+    size: int = Field(64, ge=4, le=1000, description="font size in pixels; default 64")
+    padding: int = Field(16, ge=0, le=500, description="pixels between the text and its box edge; default 16")
     max_width: int | None = Field(None, ge=16, le=7680, description="pixels a line may span before it wraps "
                                   "(CJK between characters, Latin at spaces); default the frame width "
                                   "minus twice the padding")
@@ -162,22 +167,17 @@ class CaptionCue(_Model):
     text: str = Field(..., min_length=1, max_length=MAX_CUE_CHARS, description="`\\n` starts a new line")
 
 
-class CaptionStyle(_Model):
+class CaptionStyle(_TextLook):
     """How burned captions look. Sizes are pixels at the output resolution (scaled down in previews)."""
 
-    font: FontName = Field("sans", description="as for text; CJK characters use the Noto Sans CJK face")
     size: int = Field(48, ge=8, le=400, description="font size in pixels; default 48")
-    color: Color = Field("#ffffff", description="text colour #rrggbb[aa]; default #ffffff")
     outline: int = Field(3, ge=0, le=50, description="outline width in pixels, 0 for none; default 3")
     outline_color: Color = Field("#000000", description="outline colour; default #000000")
-    background: Color | None = Field(None, description="box colour behind each cue #rrggbb[aa]; default none")
     padding: int = Field(10, ge=0, le=200, description="pixels between the text and its box edge; default 10")
     position: Literal["bottom", "top", "center"] = Field("bottom", description="where cues sit; default bottom")
     margin: int = Field(40, ge=0, le=2000, description="pixels from the frame's top/bottom edge; default 40")
     max_width: int | None = Field(None, ge=16, le=7680, description="pixels a line may span before it wraps; "
                                   "default 90% of the frame width")
-    align: Literal["left", "center", "right"] = Field("center", description="line alignment; default center")
-    line_spacing: int = Field(0, ge=0, le=200, description="extra pixels between lines; default 0")
 
 
 class CaptionAsset(_Model):

@@ -42,7 +42,6 @@ class Face:
     file: str
     index: int = 0
     package: str | None = None
-    cjk: bool = False
 
 
 def _latin(file: str) -> Face:
@@ -59,7 +58,7 @@ FONT_FACES: dict[str, Face] = {
     "sans-light": _latin("SourceSansPro-Light.ttf"),
     "sans-italic": _latin("SourceSansPro-It.ttf"),
     "sans-black": _latin("SourceSansPro-Black.ttf"),
-    **{f"sans-{region}{suffix}": Face(f"NotoSansCJK-{weight}.ttc", index, cjk=True)
+    **{f"sans-{region}{suffix}": Face(f"NotoSansCJK-{weight}.ttc", index)
        for region, index in _CJK_INDEX.items() for suffix, weight in (("", "Regular"), ("-bold", "Bold"))},
 }
 #: Kept for callers of the first version: timeline font name -> file name.

@@ -13,9 +13,10 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.core.settings import Settings
 from vidlake.db.migrate import upgrade
 from vidlake.db.models import Asset, Environment
-from vidlake.edit import render
+from vidlake.edit import render, validate_edit
 from vidlake.edit.service import LibraryResolver, check_document
-from vidlake.services import Services, build_services
+from vidlake.services import Services
+from vidlake.startup import build_services
 from vidlake.storage import keys
 
 VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n欢迎来到直播间\n"
@@ -67,8 +68,9 @@ def test_track_src_is_checked_and_burned(services: Services, tmp_path: Path) -> 
     assert msg.startswith(where) and "no asset 'lecture' in this environment" in msg
 
     out = tmp_path / "burned.mp4"
-    render(_doc(src="asset:lecture", style={"size": 40}),
-           LibraryResolver(services, "env1", work_dir=tmp_path), out, timeout_s=60)
+    render(validate_edit(_doc(src="asset:lecture", style={"size": 40}), LibraryResolver(services, "env1",
+                                                                                     work_dir=tmp_path)),
+           out, timeout_s=60)
     assert (frame_at(out, 0.5).astype(float).min(axis=2) > 200).sum() > 300
 
 

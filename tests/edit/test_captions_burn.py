@@ -10,8 +10,9 @@ import pytest
 from edit_media import Media, frame_at
 from PIL import Image, ImageDraw, ImageFont
 
-from vidlake.edit import SourceInfo, find_errors, render
+from vidlake.edit import RenderResult, Resolver, SourceInfo, compile_edit, find_errors, render, validate_edit
 from vidlake.edit.captions_burn import MAX_CUES, CueError, parse_cues
+from vidlake.edit.filters import escape_value
 from vidlake.edit.fonts import font_path
 
 W, H = 640, 360
@@ -32,6 +33,14 @@ def _doc(asset: dict[str, Any], length: float = 2, **clip: Any) -> dict[str, Any
     return {"timeline": {"background": "#404040", "tracks": [
         {"clips": [{"asset": {"type": "caption", **asset}, "start": 0, "length": length, **clip}]}]},
         "output": {"resolution": {"width": W, "height": H}, "fps": 10}}
+
+
+def _no_sources(src: str) -> SourceInfo:
+    raise KeyError(src)
+
+
+def _render(doc: dict[str, Any], out: Path, resolver: Resolver = _no_sources) -> RenderResult:
+    return render(validate_edit(doc, resolver), out, timeout_s=60)
 
 
 def _errors(doc: dict[str, Any], resolver: Any = None) -> list[str]:
@@ -93,8 +102,7 @@ def test_webvtt_and_srt_are_read() -> None:
 def test_cues_show_at_their_times_with_outline_and_box(tmp_path: Path) -> None:
     cues = [{"start": 0.0, "end": 0.8, "text": "双十一大促"}, {"start": 1.2, "end": 2.0, "text": "春节快乐啊"}]
     out = tmp_path / "c.mp4"
-    render(_doc({"cues": cues, "style": {"size": 48, "outline": 4}}), lambda s: (_ for _ in ()).throw(KeyError(s)),
-           out, timeout_s=60)
+    _render(_doc({"cues": cues, "style": {"size": 48, "outline": 4}}), out)
     first, gap, second = (frame_at(out, t) for t in (0.4, 1.0, 1.6))
     assert not _white(gap).any()  # no cue between 0.8 and 1.2 s
     m1, m2 = _white(first), _white(second)
@@ -109,9 +117,8 @@ def test_cues_show_at_their_times_with_outline_and_box(tmp_path: Path) -> None:
     assert not dark[:y0 - 10].any()
 
     boxed = tmp_path / "b.mp4"
-    render(_doc({"cues": cues[:1], "style": {"size": 48, "outline": 0, "background": "#000000",
-                                               "padding": 12, "position": "top", "margin": 20}}),
-           lambda s: (_ for _ in ()).throw(KeyError(s)), boxed, timeout_s=60)
+    _render(_doc({"cues": cues[:1], "style": {"size": 48, "outline": 0, "background": "#000000",
+                                              "padding": 12, "position": "top", "margin": 20}}), boxed)
     frame = frame_at(boxed, 0.4)
     bx0, by0, bx1, by1 = _bbox(frame.astype(float).max(axis=2) < 30)
     tx0, ty0, tx1, ty1 = _bbox(_white(frame))
@@ -122,8 +129,8 @@ def test_cues_show_at_their_times_with_outline_and_box(tmp_path: Path) -> None:
 def test_long_cjk_cues_wrap_inside_max_width(tmp_path: Path) -> None:
     text = "欢迎来到直播间，今天我们一起学习机器学习入门课程。双十一 Sale 50%！"
     out = tmp_path / "w.mp4"
-    render(_doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 32, "max_width": 320}}, length=1),
-           lambda s: (_ for _ in ()).throw(KeyError(s)), out, timeout_s=60)
+    _render(_doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 32, "max_width": 320}},
+                 length=1), out)
     mask = _white(frame_at(out, 0.5))
     x0, _, x1, _ = _bbox(mask)
     assert 260 <= x1 - x0 + 1 <= 320
@@ -147,7 +154,7 @@ def test_cues_from_a_text_track_with_trim(media: Media, tmp_path: Path) -> None:
     doc["timeline"]["tracks"].append({"clips": [{"asset": {"type": "video", "src": "asset:blue"}, "start": 0,
                                                  "length": 1}]})
     out = tmp_path / "track.mp4"
-    result = render(doc, resolve, out, timeout_s=60)
+    result = _render(doc, out, resolve)
     assert "asset:lecture/text/lang:zh" in asked
     (script,) = result.compiled.files.values()  # the cues go to sendcmd in a file, not in the graph
     assert "欢迎" not in script  # the first cue ends where the trim does
@@ -165,7 +172,7 @@ def test_back_to_back_cues_switch_on_the_frame(tmp_path: Path) -> None:
     """One drawtext per clip, switched by sendcmd: the frame at a shared boundary shows the next cue only."""
     cues = [{"start": 0.0, "end": 0.5, "text": "第一句"}, {"start": 0.5, "end": 1.0, "text": "Second 第二句"}]
     out = tmp_path / "b2b.mp4"
-    result = render(_doc({"cues": cues}, length=1), lambda s: (_ for _ in ()).throw(KeyError(s)), out, timeout_s=60)
+    result = _render(_doc({"cues": cues}, length=1), out)
     assert result.compiled.video_graph.count("drawtext@") == 1
     first, boundary, later = (_white(frame_at(out, t)) for t in (0.2, 0.5, 0.8))
     assert boundary.sum() > 100 and (boundary ^ later).sum() < 0.05 * later.sum()
@@ -175,11 +182,35 @@ def test_back_to_back_cues_switch_on_the_frame(tmp_path: Path) -> None:
 def test_cue_text_with_sendcmd_and_graph_specials_is_drawn_exactly(tmp_path: Path) -> None:
     text = "50% off: it's [new], a;b \\ c #1 {x}"
     out = tmp_path / "special.mp4"
-    render(_doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 30, "outline": 0}}, length=1),
-           lambda s: (_ for _ in ()).throw(KeyError(s)), out, timeout_s=60)
+    _render(_doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 30, "outline": 0}}, length=1), out)
     x0, y0, x1, y1 = _bbox(_white(frame_at(out, 0.5)))
     image = Image.new("L", (W * 2, H), 0)
     font = ImageFont.truetype(str(font_path("sans")), 30, layout_engine=ImageFont.Layout.RAQM)
     ImageDraw.Draw(image).text((4, 4), text, fill=255, font=font)
     rx0, ry0, rx1, ry1 = _bbox(np.asarray(image) > 200)
     assert abs((x1 - x0) - (rx1 - rx0)) <= 2 and abs((y1 - y0) - (ry1 - ry0)) <= 2
+
+
+def test_sendcmd_scripts_are_vidlake_paths_beside_the_output_and_removed(tmp_path: Path) -> None:
+    """The only files the command reads besides its hardened inputs are the sendcmd scripts (a filter
+    option: the inputs' protocol whitelist does not cover it), so their paths come from the output path
+    alone, never from the document, and they are gone once the render ends."""
+    out = tmp_path / "a dir" / "it's.mp4"  # graph specials in the path itself
+    out.parent.mkdir()
+
+    def doc(text: str) -> dict[str, Any]:
+        d = _doc({"cues": [{"start": 0, "end": 1, "text": text}], "style": {"size": 30}}, length=1)
+        d["timeline"]["tracks"].append({"clips": [{"asset": {"type": "caption", "cues": [
+            {"start": 5, "end": 6, "text": "never shown"}]}, "start": 0, "length": 1}]})  # no cue inside
+        return d
+
+    hostile = "/etc/passwd', sendcmd=f=/etc/hostname [x]"
+    compiled = compile_edit(validate_edit(doc(hostile), _no_sources), out)
+    assert list(compiled.files) == list(compile_edit(validate_edit(doc("二"), _no_sources), out).files)
+    (script,) = compiled.files  # the clip with no cue in its window draws nothing and needs no file
+    assert Path(script).parent == out.parent and Path(script).name.startswith("it's.cap")
+    assert Path(script).name.endswith(".sendcmd")
+    assert compiled.video_graph.count(f"sendcmd=f={escape_value(script)},") == 1
+    result = _render(doc(hostile), out)
+    assert result.out_path.stat().st_size > 0 and _white(frame_at(out, 0.5)).sum() > 100
+    assert sorted(p.name for p in out.parent.iterdir()) == ["it's.mp4"]  # the script was removed

@@ -11,7 +11,7 @@ import pytest
 from edit_media import frame_at
 from PIL import Image, ImageDraw, ImageFont
 
-from vidlake.doctor import check_fonts
+from vidlake.cli.doctor import check_fonts
 from vidlake.edit import compile_edit, find_errors, render, text_layout, validate_edit
 from vidlake.edit import fonts as fonts_mod
 from vidlake.edit.fonts import FontNotFoundError, font_path
@@ -31,7 +31,7 @@ def _title_doc(text: str, **style: Any) -> dict[str, Any]:
 
 def _render_mask(tmp_path: Path, text: str, **style: Any) -> np.ndarray:
     out = tmp_path / f"t{abs(hash((text, tuple(style.items()))))}.mp4"
-    render(_title_doc(text, **style), _no_sources, out, timeout_s=60)
+    render(validate_edit(_title_doc(text, **style), _no_sources), out, timeout_s=60)
     return frame_at(out, 0.5).astype(float).mean(axis=2) > 128
 
 

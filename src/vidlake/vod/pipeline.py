@@ -133,7 +133,7 @@ def _describe(asset: Asset, result: ProbeResult, ladder: Ladder) -> None:
                        "max_channels": ladder.audio.channels,
                        "max_channel_layout": "mono" if ladder.audio.channels == 1 else "stereo",
                        "primary": True})
-    asset.tracks = tracks
+    asset.tracks = tracks + [t for t in asset.tracks or [] if t.get("type") == "text"]  # tracks added meanwhile
     asset.duration = round(duration, 6)
     asset.resolution_tier = _tier(ladder)
     asset.probe = {"format": result.format_name, "size_bytes": result.size_bytes, "bit_rate": result.bit_rate,
@@ -232,6 +232,10 @@ def process(ctx: JobContext) -> dict[str, Any]:
                 from vidlake.analyze.service import create_analysis
 
                 create_analysis(session, row, list(row.settings["analyses"]))
+            if row.settings.get("generated_subtitles"):
+                from vidlake.speech.tracks import on_asset_ready
+
+                on_asset_ready(session, row)
     return {"version": version, "wall_s": round(hls_result.wall_s, 3),
             "playable_after_s": hls_result.playable_after_s, "renditions": [v.name for v in hls_result.variants]}
 

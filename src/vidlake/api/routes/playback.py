@@ -369,9 +369,10 @@ def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep, token
     """A subtitles track as WebVTT (also listed in the master playlist)."""
     target = _target(services, playback_id, token, "v")
     track = _text_track(target, track_id)
-    language = str(track.get("language_code") or "en")
-    return _serve_key(services, _image_key(target, f"captions-{language}.vtt"), "text/vtt",
-                      _headers(target, "public, max-age=300"))
+    key = _image_key(target, f"text/{track_id}.vtt")
+    if not services.storage.exists(key):  # tracks made before text/{id}.vtt: captions-{language}.vtt
+        key = _image_key(target, f"captions-{track.get('language_code') or 'en'}.vtt")
+    return _serve_key(services, key, "text/vtt; charset=utf-8", _headers(target, "public, max-age=300"))
 
 
 @router.get("/{playback_id}/text/{track_id}.m3u8", summary="Text track media playlist")

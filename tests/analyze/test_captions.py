@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from bench_modules import speech_corpus
 
 from vidlake.analyze.registry import FileContext, file_function
 from vidlake.ffmpeg import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_registered_analysis(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("vidlake_bench_speech", REPO / "bench" / "corpus" / "speech.py")
-    assert spec and spec.loader
-    corpus = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = corpus
-    spec.loader.exec_module(corpus)
+    corpus = speech_corpus()
     clip = corpus.render(tmp_path / "clip", "en", ffmpeg=ffmpeg_exe())
     fn = file_function("captions")
     assert fn is not None

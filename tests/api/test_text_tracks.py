@@ -4,16 +4,14 @@ served as an HLS SUBTITLES rendition and ``/text/{track_id}.vtt``."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bench_modules import speech_corpus
 from media import FileServer
 from services import VidlakeServer
 from test_assets import wait_asset
@@ -21,24 +19,14 @@ from test_assets import wait_asset
 from vidlake.ffmpeg import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 SRT_ZH = ("1\n00:00:00,500 --> 00:00:02,000\n欢迎来到直播间\n\n"
           "2\n00:00:02,500 --> 00:00:04,000\n今天的课程开始了\n")
-
-
-def _speech_corpus() -> Any:
-    spec = importlib.util.spec_from_file_location("vidlake_bench_speech", REPO / "bench" / "corpus" / "speech.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
     root = tmp_path_factory.mktemp("files")
-    corpus = _speech_corpus()
+    corpus = speech_corpus()
     speech = corpus.render(root / "zh", "zh", corpus.ZH_SENTENCES[:3], ffmpeg=ffmpeg_exe())
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25",
                     "-i", str(speech.path), "-shortest", "-c:v", "libx264", "-preset", "ultrafast",

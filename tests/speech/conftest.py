@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_modules import speech_corpus as load_speech_corpus
 
 from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.speech.engine import Engine, get_engine
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def speech_corpus() -> ModuleType:
     """``bench/corpus/speech.py`` loaded as a module (espeak-ng speech with known text, CER/WER)."""
-    return _load("vidlake_bench_speech", REPO / "bench" / "corpus" / "speech.py")
+    return load_speech_corpus()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import pytest
 
 from vidlake.analyze.captions import transcribe
 from vidlake.speech.cues import CJK_LINE_CHARS, LATIN_LINE_CHARS, MAX_CUE_S, MAX_LINES, to_cues, width
-from vidlake.speech.engine import Engine
+from vidlake.core.settings import load_settings
+from vidlake.speech.engine import Engine, get_engine
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +48,11 @@ def test_mandarin_character_error_rate(zh_speech: Any, zh_transcript: Any, speec
     print(f"CER {error:.3f}, {speed:.2f} of real time, model load {engine.load_s:.2f} s: {zh_transcript.text}")
     assert error <= MAX_CER_ZH
     assert zh_transcript.language == "zh"
+
+
+def test_one_model_load_per_process(engine: Engine) -> None:
+    assert get_engine() is engine
+    assert get_engine(load_settings()) is engine  # the same folder and thread count: the same engine
 
 
 def test_mandarin_is_simplified_and_punctuated(zh_transcript: Any) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from vidlake.analyze.captions import transcribe
-from vidlake.speech.cues import CJK_LINE_CHARS, LATIN_LINE_CHARS, MAX_CUE_S, MAX_LINES, to_cues, width
 from vidlake.core.settings import load_settings
+from vidlake.speech.cues import CJK_LINE_CHARS, LATIN_LINE_CHARS, MAX_CUE_S, MAX_LINES, to_cues, width
 from vidlake.speech.engine import Engine, get_engine
 
 pytestmark = pytest.mark.slow
@@ -101,3 +101,16 @@ def test_wrong_language_breaks_the_rate(zh_speech: Any, speech_corpus: Any, tmp_
     """The CER target is meaningful: decoding Mandarin as English misses it by far."""
     wrong = transcribe(zh_speech.path, tmp_path, language="en")
     assert speech_corpus.cer(zh_speech.reference, wrong.text) > 2 * MAX_CER_ZH
+
+
+def test_vocabulary_phrases_bias_recognition(engine: Engine, speech_corpus: Any, tmp_path: Path) -> None:
+    """A made-up product name is misheard without a vocabulary and written as given with one."""
+    from vidlake.ffmpeg import ffmpeg_exe
+
+    clip = speech_corpus.render(tmp_path, "en", ["our new product vidlake streams video to every phone"],
+                                ffmpeg=ffmpeg_exe())
+    plain = transcribe(clip.path, tmp_path / "w", language="en").text
+    biased = transcribe(clip.path, tmp_path / "w", language="en", phrases=["Vidlake"]).text
+    print(f"without: {plain!r}; with: {biased!r}")
+    assert "vidlake" not in plain.lower()
+    assert "Vidlake" in biased

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import av
 
-from vidlake.edit import Encoding, SourceInfo, font_path, render
+from vidlake.edit import Encoding, SourceInfo, font_path, render, validate_edit
 from vidlake.ffmpeg import ffmpeg_exe
 
 CLIP_S = 8.0
@@ -84,8 +84,8 @@ def resolver(files: dict[str, Path]):  # type: ignore[no-untyped-def]
 
 def run_vidlake(files: dict[str, Path], out: Path, width: int, height: int, fps: int, preset: str) -> float:
     t0 = time.perf_counter()
-    render(timeline(width, height, fps), resolver(files), out, encoding=Encoding(preset=preset, crf=20),
-           timeout_s=3600)
+    render(validate_edit(timeline(width, height, fps), resolver(files)), out,
+           encoding=Encoding(preset=preset, crf=20), timeout_s=3600)
     return time.perf_counter() - t0
 
 

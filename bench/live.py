@@ -186,7 +186,7 @@ def vidlake_main(work: str, port: str, mode: str, count: str, ready: str) -> Non
     from vidlake.db.migrate import upgrade
     from vidlake.live import streams
     from vidlake.live.ingest import LiveIngest
-    from vidlake.services import build_services
+    from vidlake.startup import build_services
 
     settings = Settings(data_dir=Path(work) / "vidlake", rtmp_port=int(port), workers=0,
                         http_port=0)

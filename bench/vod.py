@@ -108,7 +108,7 @@ def run_service(src: Path, data: Path, preset: str) -> dict[str, float]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     from services import VidlakeServer
 
-    from vidlake.client import VidlakeClient
+    from vidlake.cli.client import VidlakeClient
 
     server = VidlakeServer(data, workers=1, env={"VIDLAKE_X264_PRESET": preset, "VIDLAKE_JOB_LEASE_S": "30",
                                                  "VIDLAKE_LOG_LEVEL": "WARNING"}).start()

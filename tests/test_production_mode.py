@@ -17,7 +17,7 @@ import pytest
 from media import make_av
 from services import BIN, SUPPORT, VidlakeServer, fresh_pg_database
 
-from vidlake.client import VidlakeClient
+from vidlake.cli.client import VidlakeClient
 from vidlake.db.migrate import upgrade
 from vidlake.package import hls
 

@@ -1,5 +1,5 @@
 """``python -m vidlake``."""
 
-from vidlake.cli import main
+from vidlake.cli.app import main
 
 main()

@@ -1,17 +1,22 @@
-"""The running parts one process needs: settings, database, storage. Built once per process."""
+"""The running parts one process needs: settings, database, storage, job dispatcher. Built once per
+process by :func:`vidlake.startup.build_services`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from vidlake.core.settings import Settings
 from vidlake.db.session import Database
-from vidlake.storage import Storage, open_storage
+from vidlake.storage import Storage
 
-if TYPE_CHECKING:
-    from vidlake.jobs.dispatch import Dispatcher
+
+class Dispatcher(Protocol):
+    """Tells the executor that jobs were queued (``vidlake.jobs.dispatch`` has the implementations)."""
+
+    def dispatch(self, job_ids: list[str]) -> None:
+        """Called after the transaction that queued ``job_ids`` committed."""
 
 
 @dataclass
@@ -21,7 +26,7 @@ class Services:
     settings: Settings
     db: Database
     storage: Storage
-    dispatcher: Dispatcher | None = field(default=None)
+    dispatcher: Dispatcher
 
     def work_dir(self) -> Path:
         """Scratch space for jobs and renders on this machine (``{data_dir}/work``, created)."""
@@ -32,18 +37,3 @@ class Services:
     def close(self) -> None:
         """Release pooled connections."""
         self.db.dispose()
-
-
-def build_services(settings: Settings) -> Services:
-    """Open the database and storage named by ``settings`` and pick the job dispatcher."""
-    from vidlake.jobs.dispatch import make_dispatcher
-    from vidlake.jobs.registry import set_default_max_attempts
-
-    set_default_max_attempts(settings.job_max_attempts)
-
-    db = Database(settings.database_url)
-    storage = open_storage(settings.storage_url)
-    services = Services(settings=settings, db=db, storage=storage)
-    services.dispatcher = make_dispatcher(settings, db)
-    db.after_commit = services.dispatcher.dispatch
-    return services

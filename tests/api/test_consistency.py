@@ -18,7 +18,7 @@ from vidlake.core.settings import Settings
 from vidlake.db.migrate import upgrade
 from vidlake.db.models import AccessToken
 from vidlake.db.session import Database
-from vidlake.services import build_services
+from vidlake.startup import build_services
 
 
 def test_commit_happens_before_the_response(tmp_path: Path) -> None:

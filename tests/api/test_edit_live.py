@@ -23,7 +23,7 @@ from vidlake.edit.service import LibraryResolver, check_document
 from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.live import streams
 from vidlake.live.recording import create_live_asset
-from vidlake.services import build_services
+from vidlake.startup import build_services
 from vidlake.storage import keys
 
 

@@ -328,3 +328,14 @@ def test_url_source_that_cannot_be_fetched_ends_errored(server: VidlakeServer) -
     finally:
         db.close()
     assert types == {"video.edit.created", "video.edit.errored"}
+
+
+def test_edits_asking_for_unbounded_work_are_400(server: VidlakeServer) -> None:
+    """Issue 11: one colour clip at scale 10 on a 1600x1600 output made ffmpeg allocate 1.65 GB for two
+    frames; the API now refuses it before queueing, naming the clip's scale."""
+    clip = {"asset": {"type": "color", "color": "#336699"}, "start": 0, "length": 0.1, "scale": 10}
+    doc = {"timeline": {"tracks": [{"clips": [clip]}]},
+           "output": {"resolution": {"width": 1600, "height": 1600}, "fps": 30}}
+    with server.client() as c:
+        errors = errors_of(c.post("/video/v1/edits", json=doc))
+    assert any(e.startswith("timeline.tracks[0].clips[0].scale: makes a layer of 256000000 pixels") for e in errors)

@@ -23,7 +23,7 @@ def test_argv_trims_inputs_and_exposes_the_graph(media: Media, tmp_path: Path) -
     doc = _doc({"asset": {"type": "video", "src": "asset:red", "trim": 1.5}, "start": 0, "length": 2})
     compiled = compile_edit(validate_edit(doc, media.resolver()), tmp_path / "o.mp4")
     argv = compiled.argv
-    assert argv[argv.index("-ss") + 1] == "1.5"  # input seeking, not decoding from 0
+    assert float(argv[argv.index("-ss") + 1]) == 1.5  # input seeking, not decoding from 0
     assert argv.count("-filter_complex") == 2
     assert compiled.video_graph in compiled.filter_graph and compiled.audio_graph in compiled.filter_graph
     assert "[vout]" in compiled.video_graph and "[aout]" in compiled.audio_graph
@@ -57,7 +57,7 @@ def test_text_with_special_characters_renders(media: Media, tmp_path: Path) -> N
     doc["timeline"]["tracks"][0]["clips"][1]["start"] = 1
     doc["timeline"]["tracks"][1]["clips"][0]["length"] = 2
     out = tmp_path / "t.mp4"
-    result = render(doc, media.resolver(), out, timeout_s=60)
+    result = render(validate_edit(doc, media.resolver()), out, timeout_s=60)
     assert "expansion=none" in result.compiled.video_graph
     assert inspect(out).duration_s == pytest.approx(2, abs=0.1)
     centre = frame_at(out, 0.5)[70:110, 40:280].astype(float)
@@ -74,7 +74,7 @@ def test_cross_transition_between_different_geometry(media: Media, tmp_path: Pat
     )
     doc["timeline"]["background"] = "#00ff00"
     out = tmp_path / "x.mp4"
-    render(doc, media.resolver(), out, timeout_s=60)
+    render(validate_edit(doc, media.resolver()), out, timeout_s=60)
     early = frame_at(out, 0.5)
     assert np.abs(mean_rgb(early, (0.02, 0.02, 0.2, 0.3)) - (255, 0, 255)).max() < 40  # logo top-left
     assert np.abs(mean_rgb(early, (0.6, 0.6, 0.9, 0.9)) - (0, 255, 0)).max() < 40  # background elsewhere
@@ -85,7 +85,7 @@ def test_cross_transition_between_different_geometry(media: Media, tmp_path: Pat
 def test_progress_reaches_100(media: Media, tmp_path: Path) -> None:
     seen: list[float] = []
     doc = _doc({"asset": {"type": "video", "src": "asset:green"}, "start": 0, "length": 2, "speed": 1.5})
-    render(doc, media.resolver(), tmp_path / "p.mp4", on_progress=seen.append, timeout_s=60)
+    render(validate_edit(doc, media.resolver()), tmp_path / "p.mp4", on_progress=seen.append, timeout_s=60)
     assert seen and seen[-1] == 100.0 and all(0 <= p <= 100 for p in seen)
     assert inspect(tmp_path / "p.mp4").duration_s == pytest.approx(2, abs=0.1)
 
@@ -93,4 +93,4 @@ def test_progress_reaches_100(media: Media, tmp_path: Path) -> None:
 def test_time_limit_kills_ffmpeg(media: Media, tmp_path: Path) -> None:
     doc = _doc({"asset": {"type": "video", "src": "asset:green"}, "start": 0, "length": 3})
     with pytest.raises(FFmpegTimeoutError):
-        render(doc, media.resolver(), tmp_path / "slow.mp4", timeout_s=0.0)
+        render(validate_edit(doc, media.resolver()), tmp_path / "slow.mp4", timeout_s=0.0)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from edit_media import EXAMPLES, Media, audio_rms, frame_at, inspect, mean_rgb
 
-from vidlake.edit import Edit, apply_template, render
+from vidlake.edit import Edit, apply_template, render, validate_edit
 
 TIMELINES = sorted((EXAMPLES / "timelines").glob("*.json"))
 TEMPLATES = sorted((EXAMPLES / "templates").glob("*.json"))
@@ -53,7 +53,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _check_render(media: Media, name: str, doc: dict[str, Any], out: Path) -> None:
-    result = render(doc, media.resolver(), out, preview=True, timeout_s=120)
+    result = render(validate_edit(doc, media.resolver()), out, preview=True, timeout_s=120)
     info = inspect(out)
     expected = Edit.model_validate(doc).duration()
     assert abs(info.duration_s - expected) <= 1 / result.compiled.fps + 0.05, (info.duration_s, expected)
@@ -83,8 +83,8 @@ def test_text_is_drawn_where_placed(media: Media, tmp_path: Path) -> None:
     bare = copy.deepcopy(doc)
     bare["timeline"]["tracks"] = [t for t in bare["timeline"]["tracks"]
                                   if t["clips"][0]["asset"]["type"] != "text"]
-    render(doc, media.resolver(), tmp_path / "text.mp4", preview=True, timeout_s=120)
-    render(bare, media.resolver(), tmp_path / "bare.mp4", preview=True, timeout_s=120)
+    render(validate_edit(doc, media.resolver()), tmp_path / "text.mp4", preview=True, timeout_s=120)
+    render(validate_edit(bare, media.resolver()), tmp_path / "bare.mp4", preview=True, timeout_s=120)
     with_text = frame_at(tmp_path / "text.mp4", 2.0).astype(float)
     without = frame_at(tmp_path / "bare.mp4", 2.0).astype(float)
     diff = np.abs(with_text - without)
@@ -105,7 +105,8 @@ def test_text_is_drawn_where_placed(media: Media, tmp_path: Path) -> None:
 
 def test_ken_burns_moves_and_filter_applies(media: Media, tmp_path: Path) -> None:
     out = tmp_path / "kb.mp4"
-    render(_load(EXAMPLES / "timelines" / "ken_burns.json"), media.resolver(), out, preview=True, timeout_s=120)
+    doc = _load(EXAMPLES / "timelines" / "ken_burns.json")
+    render(validate_edit(doc, media.resolver()), out, preview=True, timeout_s=120)
     a, b = frame_at(out, 0.2).astype(float), frame_at(out, 2.0).astype(float)
     assert np.abs(a - b).mean() > 5  # the zoom changed the picture
     grey = frame_at(out, 4.5).astype(float)  # second clip: greyscale filter
@@ -115,7 +116,8 @@ def test_ken_burns_moves_and_filter_applies(media: Media, tmp_path: Path) -> Non
 
 def test_soundtrack_fades(media: Media, tmp_path: Path) -> None:
     out = tmp_path / "sound.mp4"
-    render(_load(EXAMPLES / "timelines" / "soundtrack.json"), media.resolver(), out, preview=True, timeout_s=120)
+    doc = _load(EXAMPLES / "timelines" / "soundtrack.json")
+    render(validate_edit(doc, media.resolver()), out, preview=True, timeout_s=120)
     middle = audio_rms(out, 3.0, 3.8)
     assert middle > 0.02  # 0.8 x the 1/8-amplitude lavfi sine
     assert audio_rms(out, 5.6, 6.0) < 0.5 * middle  # fade-out over the last 2 s

@@ -141,3 +141,44 @@ def test_json_schema_exports_aliases_and_defaults() -> None:
     assert "in" in schema["$defs"]["Transition"]["properties"]
     assert schema["$defs"]["Clip"]["properties"]["fit"]["default"] == "crop"
     assert "seconds" in schema["$defs"]["Clip"]["properties"]["start"]["description"]
+
+
+def color(**more: Any) -> dict[str, Any]:
+    return {"asset": {"type": "color", "color": "#336699"}, "start": 0, "length": 2, **more}
+
+
+def test_scaled_layers_are_bounded_before_ffmpeg_starts() -> None:
+    """The outside test's document: a 1600x1600 output with one colour clip at scale 10 asked ffmpeg for a
+    16000x16000 layer (1.65 GB for two frames). It is now a 400 naming the clip's scale."""
+    square = {"resolution": {"width": 1600, "height": 1600}}
+    errs = messages(doc(color(scale=10), output=square))
+    assert any(e.startswith("timeline.tracks[0].clips[0].scale: makes a layer of 256000000 pixels") for e in errs)
+    assert messages(doc(color(scale=2), output=square)) == []  # 3200x3200 is within one layer's bound
+    three = {"timeline": {"tracks": [{"clips": [color(scale=10)]} for _ in range(3)]}, "output": square}
+    assert {e.split(":")[0] for e in messages(three)} >= {
+        f"timeline.tracks[{i}].clips[0].scale" for i in range(3)} | {"timeline.tracks"}
+
+
+def test_total_layer_pixels_frames_and_text_size_are_bounded(media: Media) -> None:
+    limits = Limits(max_total_layer_pixels=3 * 640 * 360, max_frames=100, max_text_px=200)
+    many = doc(*[color(start=i, length=1) for i in range(4)], output={"resolution": "360p"})
+    assert any(e.startswith("timeline.tracks: the clips' layers") for e in messages(many, limits=limits))
+    long = doc(color(length=5), output={"resolution": "360p", "fps": 30})
+    assert "output.fps: 5 s at 30 fps is 150 frames, above the limit of 100" in messages(long, limits=limits)
+    text = {"asset": {"type": "text", "text": "big", "style": {"size": 100}}, "start": 0, "length": 1, "scale": 3}
+    assert "timeline.tracks[0].clips[0].scale: text of size 100 at scale 3 is 300 px, above the limit 200" in \
+        messages(doc(text, color(start=1, length=1)), limits=limits)
+    # fit "none" depends on the source's own size: bounded once the source is resolved
+    big = video(fit="none", scale=10)
+    assert messages(doc(big), media, Limits(max_layer_pixels=320 * 180 * 10)) != []
+    assert messages(doc(big), media, Limits(max_layer_pixels=320 * 180 * 100)) == []
+
+
+def test_video_clips_count_their_decoders(media: Media) -> None:
+    """Clips of a video also hold decoded source frames: the budget admits fewer of them than colours."""
+    clips = [video(start=i * 0.1, length=0.1) for i in range(10)]
+    colours = [color(start=i * 0.1, length=0.1) for i in range(10)]
+    out = {"resolution": {"width": 320, "height": 180}}
+    budget = Limits(max_total_layer_pixels=320 * 180 * 20)
+    assert messages(doc(*colours, output=out), media, budget) == []
+    assert any(e.startswith("timeline.tracks: the clips'") for e in messages(doc(*clips, output=out), media, budget))

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, UnsupportedContainerError, demuxer_for
+from vidlake.ffmpeg import (
+    FFmpegCommand,
+    MediaInput,
+    UnsupportedContainerError,
+    demuxer_for,
+    demuxer_for_file,
+    ffmpeg_exe,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +75,45 @@ def test_command_needs_output() -> None:
         c = FFmpegCommand(threads=0)
         c.add_output("-", ["-f", "null"])
         c.argv()
+
+
+def _png(path: Path) -> Path:
+    """A 16x16 PNG written under ``path`` whatever its extension."""
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=s=16x16", "-frames:v", "1",
+                    "-c:v", "png", "-f", "image2", "-update", "1", "-y", str(path)], check=True, timeout=30)
+    return path
+
+
+def test_files_without_a_probe_get_a_pinned_demuxer(tmp_path: Path) -> None:
+    """Edit sources: stills by signature (a .jpg that is a PNG is read as PNG), media by extension,
+    nothing else; the still is read by one single-image demuxer, never image2's patterns."""
+    still = _png(tmp_path / "logo.jpg")
+    assert demuxer_for_file(still) == "png_pipe"
+    args = MediaInput.local_file(still).args()
+    assert args[args.index("-f") + 1] == "png_pipe" and "image2" not in args
+    assert args[args.index("-format_whitelist") + 1] == "png_pipe"
+    assert MediaInput.local_file(tmp_path / "x.ts").demuxer == "mpegts"
+    assert MediaInput.local_file(tmp_path / "v.m3u8", "hls").trusted
+    for name in ("list.ffconcat", "a.txt", "noext"):
+        with pytest.raises(UnsupportedContainerError):
+            demuxer_for_file(tmp_path / name)
+    media = MediaInput(tmp_path / "a.mp4", "mov", streams="audio", seek_s=1.0, duration_s=2.0).args()
+    assert "-vn" in media and media.index("-vn") < media.index("-i")
+    with pytest.raises(UnsupportedContainerError):
+        MediaInput(tmp_path / "a.mp4", "mov", framerate=25).args()
+
+
+def test_pyav_options_refuse_demuxers_that_read_other_files(tmp_path: Path) -> None:
+    """Analysis helpers open files in process with PyAV: a concat list passes ``file`` as the only
+    protocol, so the format allow-list is what refuses it."""
+    import av
+
+    from vidlake.ffmpeg import PYAV_OPTIONS
+
+    _png(tmp_path / "f.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text("ffconcat version 1.0\nfile 'f.png'\n")
+    with av.open(str(listing), options={"protocol_whitelist": "file"}) as container:  # what they did before
+        assert container.format.name == "concat"
+    with pytest.raises(av.error.FFmpegError):
+        av.open(str(listing), options=dict(PYAV_OPTIONS))

@@ -50,3 +50,45 @@ def test_memory_limit_applies() -> None:
             memory_limit_bytes=16 * 1024 * 1024)
     run(["-f", "lavfi", "-i", "testsrc2=s=64x64:d=0.2", "-f", "null", "-"], timeout_s=30,
         memory_limit_bytes=2 * 1024**3)
+
+
+def _limit_reporter(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in ffmpeg binary that writes the address-space limit it was started under (KiB)."""
+    report = tmp_path / "ulimit.txt"
+    script = tmp_path / "fake-ffmpeg"
+    script.write_text(f"#!/bin/sh\nulimit -v > {report}\n")
+    script.chmod(0o755)
+    return script, report
+
+
+def test_every_run_has_a_memory_limit_by_default(tmp_path: Path) -> None:
+    """A caller that passes no limit (edit renders, images, analysis helpers) still runs under the
+    process default, which settings can change."""
+    from vidlake.ffmpeg import default_memory_limit, run_capture, set_default_memory_limit
+
+    script, report = _limit_reporter(tmp_path)
+    run([], timeout_s=30, ffmpeg=str(script))
+    assert int(report.read_text()) * 1024 == default_memory_limit() == 4 * 1024**3
+    before = default_memory_limit()
+    try:
+        set_default_memory_limit(512 * 1024**2)
+        run([], timeout_s=30, ffmpeg=str(script))
+        assert int(report.read_text()) == 512 * 1024
+        run_capture([], timeout_s=30, ffmpeg=str(script))
+        assert int(report.read_text()) == 512 * 1024
+    finally:
+        set_default_memory_limit(before)
+
+
+def test_settings_set_the_default_limit(tmp_path: Path) -> None:
+    from vidlake.core.settings import Settings
+    from vidlake.ffmpeg import default_memory_limit, set_default_memory_limit
+    from vidlake.startup import build_services
+
+    before = default_memory_limit()
+    services = build_services(Settings(data_dir=tmp_path, ffmpeg_memory_limit_bytes=3 * 1024**3))
+    try:
+        assert default_memory_limit() == 3 * 1024**3
+    finally:
+        services.close()
+        set_default_memory_limit(before)

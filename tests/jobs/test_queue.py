@@ -5,19 +5,23 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import vidlake_test_kinds  # noqa: F401  (registers test.* kinds)
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from vidlake.core.errors import Conflict
 from vidlake.core.settings import Settings
 from vidlake.db.models import Job
 from vidlake.db.session import Database
 from vidlake.jobs import queue
+from vidlake.jobs.context import JobContext
 from vidlake.jobs.execute import execute
-from vidlake.jobs.registry import load_modules
+from vidlake.jobs.registry import after_success, job_kind, load_modules
 from vidlake.jobs.worker import Worker
-from vidlake.services import build_services
+from vidlake.startup import build_services
 
 load_modules()
 
@@ -202,3 +206,34 @@ def test_worker_loop_runs_jobs(settings: Settings, db: Database, tmp_path: Path)
     worker = Worker(build_services(settings), kinds=["test.mark"])
     assert worker.run(max_jobs=3) == 3
     assert len(out.read_text().splitlines()) == 3
+
+
+@job_kind("test.with_follow_up")
+def _with_follow_up(ctx: JobContext) -> dict[str, Any]:
+    return {"attempt": ctx.job.attempt}
+
+
+@after_success("test.with_follow_up")
+def _follow_up(session: Session, payload: dict[str, Any], result: dict[str, Any] | None) -> None:
+    if result is not None and result["attempt"] < int(payload["hook_ok_from"]):
+        raise RuntimeError("follow-up failed")
+    queue.enqueue(session, "test.mark", {"path": payload["path"]}, idempotency_key=f"follow:{payload['path']}")
+
+
+def test_success_hook_runs_in_the_success_transaction(db: Database, settings: Settings, tmp_path: Path) -> None:
+    """An ``after_success`` hook's writes commit with the job's success; a hook that raises fails the attempt."""
+    path = str(tmp_path / "follow")
+    job_id = _enqueue(db, "test.with_follow_up", {"path": path, "hook_ok_from": 2})
+    services = build_services(settings)
+    claimed = queue.claim(db, "w", ["test.with_follow_up"], 30)
+    assert claimed is not None
+    assert execute(services, claimed) == "queued"  # the hook raised: retried, nothing queued by it
+    assert "follow-up failed" in (_job(db, job_id).last_error or "")
+    assert queue.claim(db, "w", ["test.mark"], 30) is None
+    with db.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(run_at=0))
+    claimed = queue.claim(db, "w", ["test.with_follow_up"], 30)
+    assert claimed is not None and claimed.attempt == 2
+    assert execute(services, claimed) == "succeeded"
+    follow = queue.claim(db, "w", ["test.mark"], 30)
+    assert follow is not None and follow.payload == {"path": path}

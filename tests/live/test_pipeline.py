@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from vidlake.api.schemas.live import LiveStreamCreate
 from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.live import pipeline
-from vidlake.live.ingest import LiveSession, SegmentEntry, health_public, write_media_playlists
+from vidlake.live.session import LiveSession, SegmentEntry, write_media_playlists
+from vidlake.live.stats import health_public
 from vidlake.package import hls
 
 
@@ -71,8 +72,8 @@ def test_passthrough_rung_is_not_reencoded() -> None:
 
 
 def _session(root: Path, runs: list[int]) -> LiveSession:
+    from vidlake.package.publish import HlsPublisher
     from vidlake.storage.local import LocalStorage
-    from vidlake.vod.publish import HlsPublisher
 
     live_plan = pipeline.plan("standard")  # window of 5 segments
     live = LiveSession(stream_id="s", environment_id="e", stream_key="k", prefix="p", root=root, plan=live_plan,

@@ -111,3 +111,44 @@ def test_write_is_atomic_and_readable(tmp_path: Path) -> None:
 def test_target_duration_computed_when_missing() -> None:
     pl = hls.MediaPlaylist(segments=[hls.Segment("a.ts", 2.002), hls.Segment("b.ts", 6.0)])
     assert "#EXT-X-TARGETDURATION:6" in hls.dumps(pl)
+
+
+@pytest.mark.parametrize("bad", ["x\nhttp://evil/x.m3u8", "x\r#EXT-X-ENDLIST", "x\u2028y", "x\x85y", "x\x00y"])
+def test_writer_refuses_line_breaks_in_every_uri(bad: str) -> None:
+    """Whatever a caller passes (a query value pasted into a URI), the writer never emits an extra line:
+    plain URIs (segments, variants) as well as quoted ones (EXT-X-MAP, parts, renditions)."""
+    inject = hls.append_query(f"token={bad}")
+    for text in (MEDIA, MASTER):
+        with pytest.raises(hls.PlaylistError, match="line breaks"):
+            hls.dumps(hls.rewrite_uris(hls.parse(text), inject))
+    live = hls.MediaPlaylist(segments=[hls.Segment("s.m4s", 1.0, parts=[hls.Part("p.m4s", 0.5)])])
+    with pytest.raises(hls.PlaylistError):
+        hls.dumps(hls.rewrite_uris(live, inject))
+    plain = hls.MediaPlaylist(segments=[hls.Segment("s.ts", 1.0)])  # no quoted URI at all (MPEG-TS)
+    with pytest.raises(hls.PlaylistError, match="segment URI"):
+        hls.dumps(hls.rewrite_uris(plain, inject))
+    variants = hls.MasterPlaylist(variants=[hls.Variant("v0/index.m3u8", 1000)])
+    with pytest.raises(hls.PlaylistError, match="variant URI"):
+        hls.dumps(hls.rewrite_uris(variants, inject))
+    with pytest.raises(hls.PlaylistError):
+        hls.dumps(hls.MediaPlaylist(segments=[hls.Segment("s.ts", 1.0, title=bad)]))
+    with pytest.raises(hls.PlaylistError):
+        hls.dumps(hls.MediaPlaylist(extra_tags=[f"#EXT-X-START:TIME-OFFSET=0{bad}"]))
+
+
+def test_writer_refuses_quotes_in_quoted_attributes() -> None:
+    master = hls.parse_master(MASTER)
+    master.renditions[0].name = 'x",URI="http://evil/a.m3u8'
+    with pytest.raises(hls.PlaylistError, match="quotes"):
+        hls.dumps(master)
+    master = hls.parse_master(MASTER)
+    master.variants[0].extra_attributes["SUBTITLES"] = '"a"b"'
+    with pytest.raises(hls.PlaylistError, match="quotes"):
+        hls.dumps(master)
+    master = hls.parse_master(MASTER)
+    master.variants[0].extra_attributes["X"] = "1,URI=y"
+    with pytest.raises(hls.PlaylistError, match="commas"):
+        hls.dumps(master)
+    media = hls.rewrite_uris(hls.parse_media(MEDIA), hls.append_query('a="b'))
+    with pytest.raises(hls.PlaylistError, match="quotes"):  # EXT-X-MAP's URI is quoted
+        hls.dumps(media)

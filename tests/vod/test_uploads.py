@@ -21,7 +21,8 @@ from tusclient import client as tus_client
 from vidlake.db.models import Upload
 from vidlake.db.session import Database
 from vidlake.ffmpeg import ffmpeg_exe
-from vidlake.vod.uploads import MAX_UPLOAD_BYTES, expire_uploads
+from vidlake.vod.upload_receiver import MAX_UPLOAD_BYTES
+from vidlake.vod.uploads import expire_uploads
 
 TUS = {"Tus-Resumable": "1.0.0"}
 TUS_PATCH = {**TUS, "Content-Type": "application/offset+octet-stream"}

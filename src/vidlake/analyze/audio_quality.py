@@ -23,7 +23,7 @@ from typing import Any
 import av
 import numpy as np
 
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.ffmpeg import PYAV_OPTIONS, FFmpegCommand, MediaInput, run
 
 #: Integrated loudness below this (LUFS) is flagged ``too_quiet`` (EBU R128 target is -23 LUFS,
 #: streaming platforms normalise to about -14..-16 LUFS).
@@ -58,7 +58,7 @@ class MediaStreams:
 
 def inspect_media(path: Path) -> MediaStreams:
     """Open ``path`` (local files only) and report its container name and stream kinds."""
-    with av.open(str(path), mode="r", options={"protocol_whitelist": "file"}) as container:
+    with av.open(str(path), mode="r", options=PYAV_OPTIONS) as container:
         return MediaStreams(
             format_name=container.format.name,
             has_audio=bool(container.streams.audio),
@@ -142,7 +142,7 @@ def _count_clipped(pcm: Path) -> tuple[int, int]:
 
 
 def _audio_format(path: Path) -> tuple[int, int]:
-    with av.open(str(path), mode="r", options={"protocol_whitelist": "file"}) as container:
+    with av.open(str(path), mode="r", options=PYAV_OPTIONS) as container:
         stream = container.streams.audio[0]
         return int(stream.codec_context.channels or 1), int(stream.codec_context.sample_rate or 48000)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from vidlake.analyze import service
-from vidlake.db.models import Analysis
+from vidlake.db.models import Analysis, Asset
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.registry import job_kind
+from vidlake.jobs.registry import after_success, job_kind
 from vidlake.services import Services
+from vidlake.vod.assets import PROCESS_KIND
 
 
 def _failed(services: Services, payload: dict[str, Any], error: str) -> None:
@@ -23,3 +26,14 @@ def _failed(services: Services, payload: dict[str, Any], error: str) -> None:
 def run_analysis(ctx: JobContext) -> dict[str, Any]:
     """Run one analysis (see ``service.run``)."""
     return service.run(ctx.services, ctx.payload["analysis_id"], ctx.should_stop, ctx.progress)
+
+
+@after_success(PROCESS_KIND)
+def queue_requested_analyses(session: Session, payload: dict[str, Any], result: dict[str, Any] | None) -> None:
+    """After ``vod.process`` made the asset (a result with a ``version``), queue the analyses its
+    creation asked for (``settings.analyses``), in the transaction that records the job's success."""
+    if not result or "version" not in result:
+        return
+    asset = session.get(Asset, payload.get("asset_id", ""))
+    if asset is not None and asset.deleted_at is None and asset.settings.get("analyses"):
+        service.create_analysis(session, asset, list(asset.settings["analyses"]))

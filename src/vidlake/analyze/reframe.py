@@ -38,7 +38,7 @@ import numpy.typing as npt
 from vidlake.analyze.base import Analyser, run_analysers
 from vidlake.analyze.faces import FaceDetector
 from vidlake.analyze.frames import Frame
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.ffmpeg import PYAV_OPTIONS, FFmpegCommand, MediaInput, run
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -394,7 +394,7 @@ def _smooth_segment(target: FloatArray, lo: FloatArray, hi: FloatArray, step_s: 
 
 
 def _probe(path: str) -> tuple[int, int, float, str]:
-    with av.open(path, options={"protocol_whitelist": "file"}) as container:
+    with av.open(path, options=PYAV_OPTIONS) as container:
         stream = container.streams.video[0]
         duration = float(container.duration) / 1_000_000 if container.duration else 0.0
         if not duration and stream.duration and stream.time_base:
@@ -403,7 +403,7 @@ def _probe(path: str) -> tuple[int, int, float, str]:
 
 
 def _has_audio(path: str) -> bool:
-    with av.open(path, options={"protocol_whitelist": "file"}) as container:
+    with av.open(path, options=PYAV_OPTIONS) as container:
         return bool(container.streams.audio)
 
 

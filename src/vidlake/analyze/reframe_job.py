@@ -120,15 +120,10 @@ def run_reframe(ctx: JobContext) -> dict[str, Any]:
         out = work / "reframed.mp4"
         remaining = ctx.deadline - time.monotonic() if ctx.deadline is not None else REFRAME_TIMEOUT_S
         render_from = 10.0 if faces is None else 5.0
-        try:
+        with ctx.final_on_last_attempt("ffmpeg failed", FFmpegError):
             result = reframe(media, out, aspect, faces_result=faces, timeout_s=max(1.0, remaining),
                              cancel_check=ctx.should_stop,
                              on_progress=lambda p: ctx.progress(render_from + (90 - render_from) * p / 100.0))
-        except FFmpegError as exc:
-            ctx.check()
-            if ctx.job.attempt >= ctx.job.max_attempts:
-                raise PermanentJobError(f"ffmpeg failed: {exc}") from exc
-            raise
         ctx.check()
         ctx.progress(92)
         size = out.stat().st_size

@@ -19,7 +19,7 @@ from typing import Any
 import av
 
 from vidlake.analyze.audio_quality import filter_path, media_input
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.ffmpeg import PYAV_OPTIONS, FFmpegCommand, MediaInput, run
 
 #: Mean VMAF below this is flagged ``low_vmaf`` (0-100 scale; ~70 is "fair" on a 1080p TV).
 LOW_VMAF = 60.0
@@ -45,7 +45,7 @@ class RenditionScore:
 
 
 def _video_size(path: Path) -> tuple[int, int]:
-    with av.open(str(path), mode="r", options={"protocol_whitelist": "file"}) as container:
+    with av.open(str(path), mode="r", options=PYAV_OPTIONS) as container:
         if not container.streams.video:
             raise ValueError(f"{path} has no video stream")
         ctx = container.streams.video[0].codec_context

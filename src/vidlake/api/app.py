@@ -35,7 +35,8 @@ from vidlake.console import player
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
 from vidlake.live.metrics import LiveCollector
-from vidlake.services import Services, build_services
+from vidlake.services import Services
+from vidlake.startup import build_services
 
 log = logging.getLogger(__name__)
 

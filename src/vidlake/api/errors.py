@@ -64,11 +64,13 @@ def install(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
 
     @app.exception_handler(VidlakeError)
-    async def _vidlake(_: Request, exc: VidlakeError) -> JSONResponse:
-        if exc.status_code >= 500:
-            log.error("%s: %s", type(exc).__name__, "; ".join(exc.messages))
+    async def _vidlake(request: Request, exc: VidlakeError) -> JSONResponse:
+        if exc.status_code >= 500 or exc.public_message is not None:
+            log.log(logging.ERROR if exc.status_code >= 500 else logging.INFO, "%s on %s %s: %s",
+                    type(exc).__name__, request.method, request.url.path, "; ".join(exc.messages))
         headers = {"WWW-Authenticate": 'Basic realm="Vidlake"'} if exc.status_code == 401 else None
-        return error_response(exc.status_code, exc.error_type, exc.messages, headers)
+        messages = [exc.public_message] if exc.public_message is not None else exc.messages
+        return error_response(exc.status_code, exc.error_type, messages, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

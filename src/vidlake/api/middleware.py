@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidlake.api.metrics import Metrics
@@ -13,7 +14,12 @@ from vidlake.api.metrics import Metrics
 
 class BodyLimitMiddleware:
     """Refuse request bodies larger than ``limit`` bytes with 413, except on ``exempt`` path prefixes
-    (uploads enforce their own limits)."""
+    (uploads enforce their own limits).
+
+    A declared ``Content-Length`` is checked up front; a body without one (chunked) is counted as it is
+    read, and the read that crosses the limit raises :class:`_BodyTooLarge`, an ``HTTPException`` so
+    that FastAPI's body parser lets it through (it turns any other error into a 400 "error parsing the
+    body") and the app's handler answers 413."""
 
     def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -42,7 +48,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _BodyTooLarge()
+                    raise _BodyTooLarge(self.limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -58,8 +64,9 @@ class BodyLimitMiddleware:
                 await _too_large(send, self.limit)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body: larger than {limit} bytes")
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -4,6 +4,7 @@
 
     VidlakeError                      500 internal_error
     ├── InvalidParameters             400 invalid_parameters
+    │   └── InvalidKey                400 a storage key that could escape the storage root
     ├── Unauthorized                  401 unauthorized
     ├── Forbidden                     403 forbidden
     ├── NotFound                      404 not_found
@@ -12,6 +13,9 @@
     └── StorageError                  503 storage_unavailable
         ├── StorageFull               507 insufficient_storage
         └── ObjectNotFound (also FileNotFoundError)  404 not_found
+
+Errors of the storage layer name internal keys (environment, asset, version) in their messages, for the
+log; clients see only their ``public_message`` (see ``vidlake.api.errors``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ class VidlakeError(Exception):
 
     status_code = 500
     error_type = "internal_error"
+    #: When set, what a client is told instead of ``messages`` (which then go to the log only).
+    public_message: str | None = None
 
     def __init__(self, *messages: str) -> None:
         super().__init__(*(messages or (self.__class__.__doc__ or self.error_type,)))
@@ -33,6 +39,12 @@ class InvalidParameters(VidlakeError, ValueError):
 
     status_code = 400
     error_type = "invalid_parameters"
+
+
+class InvalidKey(InvalidParameters):
+    """A storage key that is not a plain relative path (raised by the storage layer)."""
+
+    public_message = "invalid path"
 
 
 class Unauthorized(VidlakeError):
@@ -75,6 +87,7 @@ class StorageError(VidlakeError, OSError):
 
     status_code = 503
     error_type = "storage_unavailable"
+    public_message = "storage is unavailable; try again later"
 
 
 class StorageFull(StorageError):
@@ -82,6 +95,7 @@ class StorageFull(StorageError):
 
     status_code = 507
     error_type = "insufficient_storage"
+    public_message = "storage is full"
 
 
 class ObjectNotFound(StorageError, FileNotFoundError):
@@ -89,3 +103,4 @@ class ObjectNotFound(StorageError, FileNotFoundError):
 
     status_code = 404
     error_type = "not_found"
+    public_message = "not found"

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+
+#: Query parameters whose values are credentials (signed playback tokens): never written to a log.
+SECRET_PARAMS = ("token", "thumbnail_token", "storyboard_token")
+_SECRET_QUERY = re.compile(r"([?&](?:" + "|".join(SECRET_PARAMS) + r")=)[^&#\s\"']*")
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every ``token=`` (and ``thumbnail_token``/``storyboard_token``) query
+    parameter replaced by ``REDACTED``."""
+    return _SECRET_QUERY.sub(r"\1REDACTED", text) if "token=" in text else text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites each record's message through :func:`redact` (uvicorn's access log writes the path
+    with its query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +50,7 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Configure the root logger once for this process."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactSecrets())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

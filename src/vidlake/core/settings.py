@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     pull_timeout_s: float = Field(3600.0, gt=0, description="Time limit of a URL pull (seconds).")
     x264_preset: str = Field("veryfast", description="x264 preset for VOD renditions (speed vs size).")
     ffmpeg_threads: int = Field(0, ge=0, le=256, description="Threads per ffmpeg process (0 = ffmpeg decides).")
+    ffmpeg_memory_limit_bytes: int = Field(
+        4 * 1024**3, ge=256 * 1024**2,
+        description="Address-space limit of every ffmpeg Vidlake starts (bytes); one that needs more fails.")
 
     # --- speech ----------------------------------------------------------------------------------
     speech_model_dir: Path | None = Field(

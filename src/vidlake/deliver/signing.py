@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +25,11 @@ from vidlake.core.ids import new_id
 from vidlake.db.models import SigningKey
 
 AUDIENCES = ("v", "t", "g", "s")
+#: Longest token accepted (characters); RS256 tokens with Mux's claims are about 600.
+MAX_TOKEN_CHARS = 8192
+#: A compact JWS: three base64url parts (the signature may be empty, so that ``alg: none`` is refused by
+#: name rather than as malformed).
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def create_signing_key(session: Session, environment_id: str) -> tuple[SigningKey, str]:
@@ -39,12 +46,32 @@ def create_signing_key(session: Session, environment_id: str) -> tuple[SigningKe
     return key, base64.b64encode(private_pem).decode()
 
 
+def check_token(token: str | None) -> str | None:
+    """``token`` if it is a well-formed JWT (three base64url parts, a JSON object header), or None when
+    absent or empty; raises ``Forbidden`` otherwise, on any playback id: a malformed token is refused,
+    never ignored or echoed."""
+    if not token:
+        return None
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Forbidden("token: too long")
+    if not _COMPACT_JWS.fullmatch(token):
+        raise Forbidden("token: malformed JWT")
+    _header(token)
+    return token
+
+
+def token_query(token: str | None) -> str:
+    """``token=...`` percent-encoded for a URI (empty without a token): the only way a token is put in
+    a playlist, WebVTT file or redirect."""
+    return urlencode({"token": token}) if token else ""
+
+
 def _header(token: str) -> dict[str, object]:
     try:
         head = token.split(".", 1)[0]
         padded = head + "=" * (-len(head) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nested arrays overflow json's stack
         raise Forbidden("token: malformed JWT") from exc
     if not isinstance(value, dict):
         raise Forbidden("token: malformed JWT header")
@@ -53,11 +80,13 @@ def _header(token: str) -> dict[str, object]:
 
 def verify_token(session: Session, token: str, *, environment_id: str, playback_id: str, audience: str) -> None:
     """Raise ``Forbidden`` unless ``token`` grants ``audience`` on ``playback_id``."""
-    if len(token) > 8192:
-        raise Forbidden("token: too long")
-    header = _header(token)
-    if header.get("alg") != "RS256":
-        raise Forbidden(f"token: alg {header.get('alg')!r} is not accepted (RS256 only)")
+    if check_token(token) is None:
+        raise Forbidden("token: a signed playback id needs ?token=")
+    header = _header(token)  # parsed twice: small (at most 8 KiB), and keeps both functions whole
+    alg = header.get("alg")
+    if alg != "RS256":
+        shown = repr(alg)[:20] if isinstance(alg, str) or alg is None else type(alg).__name__
+        raise Forbidden(f"token: alg {shown} is not accepted (RS256 only)")
     kid = header.get("kid")
     key = session.get(SigningKey, kid) if isinstance(kid, str) and len(kid) <= 64 else None
     if key is None or key.environment_id != environment_id:
@@ -71,5 +100,7 @@ def verify_token(session: Session, token: str, *, environment_id: str, playback_
         raise Forbidden(f"token: audience is not {audience!r}") from exc
     except jwt.PyJWTError as exc:
         raise Forbidden(f"token: invalid ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # json inside PyJWT on a hostile payload
+        raise Forbidden("token: malformed JWT") from exc
     if claims.get("sub") != playback_id:
         raise Forbidden("token: sub is not this playback id")

@@ -5,7 +5,7 @@
     data = json.load(...)                          # {"timeline": ..., "output": ...}
     validated = validate_edit(data, resolver)      # raises EditValidationError(errors=[FieldError...])
     compiled = compile_edit(validated, "out.mp4")  # .argv, .filter_graph, .duration_s, .width ...
-    render(data, resolver, "out.mp4", preview=True, on_progress=print)
+    render(validated, "out.mp4", preview=True, on_progress=print)   # compiles once, one ffmpeg
 
 Templates: :func:`apply_template` / :func:`substitute` fill ``{{placeholders}}``.
 See docs/editing.md for the format.

@@ -20,10 +20,16 @@ decoding from the start. No Python runs per frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
-from vidlake.edit.fonts import font_path
+from vidlake.edit import audio
+from vidlake.edit.audio import AUDIO_RATE
+from vidlake.edit.encoding import PREVIEW_ENCODING, CompiledEdit, Encoding
+from vidlake.edit.filters import EFFECT_EXPRS, FILTER_CHAINS, color, escape_value, filter_text, num
+from vidlake.edit.geometry import even, fit_size, headroom, is_direct_text
+from vidlake.edit.text import Frame, drawtext
 from vidlake.edit.timeline import (
     AudioAsset,
     Clip,
@@ -34,106 +40,13 @@ from vidlake.edit.timeline import (
     VideoAsset,
 )
 from vidlake.edit.validate import SourceInfo, ValidatedEdit
+from vidlake.ffmpeg import FFmpegCommand, MediaInput
 
 #: Previews render at this fraction of the output size, at most this many frames per second.
 PREVIEW_SCALE = 1 / 3
 PREVIEW_MAX_FPS = 15
-AUDIO_RATE = 48_000
 #: Seconds of extra source read after a clip's end (the graph trims exactly).
 READ_MARGIN_S = 0.5
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """Encoder settings: x264 ``preset`` and ``crf`` (quality, lower is better), AAC bit rate in bits
-    per second, and ``threads`` (``None``: ffmpeg decides)."""
-
-    preset: str = "veryfast"
-    crf: int = 20
-    audio_bitrate: int = 160_000
-    threads: int | None = None
-
-
-PREVIEW_ENCODING = Encoding(preset="ultrafast", crf=32, audio_bitrate=96_000)
-
-
-@dataclass(frozen=True)
-class CompiledEdit:
-    """The command to run (``argv`` without the ffmpeg executable), the filter graph on its own (for
-    job details and debugging), and what the output will be: seconds, pixels, frames per second.
-
-    ``filter_graph`` is the whole graph as one string (valid for a single ``-filter_complex``); the
-    command passes it as its ``video_graph`` and ``audio_graph`` halves (see :func:`compile_edit`)."""
-
-    argv: list[str]
-    filter_graph: str
-    video_graph: str
-    audio_graph: str
-    duration_s: float
-    width: int
-    height: int
-    fps: int
-
-
-def _even(value: float) -> int:
-    return max(2, round(value / 2) * 2)
-
-
-def _num(value: float) -> str:
-    """A compact decimal for ffmpeg options (no exponent)."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
-
-
-def _color(hex_color: str) -> str:
-    """``#rrggbb[aa]`` to ffmpeg's ``0xrrggbb@alpha``."""
-    rgb = hex_color[1:7]
-    alpha = int(hex_color[7:9], 16) / 255 if len(hex_color) == 9 else 1.0
-    return f"0x{rgb}@{_num(alpha)}"
-
-
-def escape_value(value: str) -> str:
-    """Escape an option value for a filter graph: first for the filter's own option parser
-    (``\\ ' :``), then for the graph parser (``\\ ' [ ] , ;``)."""
-    level1 = "".join("\\" + ch if ch in "\\':" else ch for ch in value)
-    return "".join("\\" + ch if ch in "\\'[],;" else ch for ch in level1)
-
-
-def _filter(name: str, **options: str | float | int) -> str:
-    if not options:
-        return name
-    parts = []
-    for key, val in options.items():
-        text = val if isinstance(val, str) else _num(float(val))
-        parts.append(f"{key}={escape_value(text)}")
-    return f"{name}=" + ":".join(parts)
-
-
-#: Colour filters: name -> ffmpeg filter chain.
-FILTER_CHAINS: dict[str, str] = {
-    "greyscale": "hue=s=0",
-    "blur": "gblur=sigma=6",
-    "boost": "eq=contrast=1.25:saturation=1.4",
-    "contrast": "eq=contrast=1.5",
-    "darken": "eq=brightness=-0.15",
-    "lighten": "eq=brightness=0.15",
-    "muted": "eq=saturation=0.5:contrast=0.9",
-    "negative": "negate",
-    "sepia": "colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.534:.131",
-}
-
-#: Ken Burns effects: name -> (zoom expression, x expression, y expression) for zoompan, where
-#: ``on`` is the output frame number and ``N`` the clip's frame count.
-_CENTER_X = "(iw-iw/zoom)/2"
-_CENTER_Y = "(ih-ih/zoom)/2"
-EFFECT_EXPRS: dict[str, tuple[str, str, str]] = {
-    "zoomIn": ("1+0.25*on/N", _CENTER_X, _CENTER_Y),
-    "zoomOut": ("1.25-0.25*on/N", _CENTER_X, _CENTER_Y),
-    "slideLeft": ("1.2", "(iw-iw/zoom)*on/N", _CENTER_Y),
-    "slideRight": ("1.2", "(iw-iw/zoom)*(1-on/N)", _CENTER_Y),
-    "slideUp": ("1.2", _CENTER_X, "(ih-ih/zoom)*on/N"),
-    "slideDown": ("1.2", _CENTER_X, "(ih-ih/zoom)*(1-on/N)"),
-}
 
 
 @dataclass
@@ -162,18 +75,6 @@ class _Segment:
         return self.clips[0][1].start
 
 
-def _atempo_chain(speed: float) -> list[str]:
-    """atempo accepts 0.5..100 per instance: chain instances for slower speeds."""
-    filters: list[str] = []
-    remaining = speed
-    while remaining < 0.5:
-        filters.append("atempo=0.5")
-        remaining /= 0.5
-    if abs(remaining - 1.0) > 1e-9:
-        filters.append(f"atempo={_num(remaining)}")
-    return filters
-
-
 class _Builder:
     def __init__(self, validated: ValidatedEdit, preview: bool) -> None:
         self.edit: Edit = validated.edit
@@ -181,14 +82,15 @@ class _Builder:
         out = self.edit.output
         nominal_w, nominal_h = out.size()
         if preview:
-            self.width, self.height = _even(nominal_w * PREVIEW_SCALE), _even(nominal_h * PREVIEW_SCALE)
+            self.width, self.height = even(nominal_w * PREVIEW_SCALE), even(nominal_h * PREVIEW_SCALE)
             self.fps = min(out.fps, PREVIEW_MAX_FPS)
         else:
             self.width, self.height, self.fps = nominal_w, nominal_h, out.fps
         #: render pixels per document pixel (text sizes, fit "none").
         self.ref = self.width / nominal_w
+        self.frame = Frame(self.width, self.height, self.ref)
         self.duration = self.edit.duration()
-        self.inputs: list[list[str]] = []
+        self.inputs: list[MediaInput] = []
         self.chains: list[str] = []  # video graph
         self.achains: list[str] = []  # audio graph
         self.audio_labels: list[str] = []
@@ -200,15 +102,19 @@ class _Builder:
         return f"{stem}{self._n}"
 
     @staticmethod
-    def trimmed_input(path: str, trim: float, read: float, drop: str) -> list[str]:
-        """Input options reading ``read`` seconds from ``trim`` seconds on. Video and audio of one file
-        are opened as two inputs (``drop`` = ``-an``/``-vn``): one demuxer feeding two far-apart parts
-        of the graph can stall ffmpeg when one part waits (e.g. a clip that starts late)."""
-        seek = ["-ss", _num(trim)] if trim else []
-        return [*seek, "-t", _num(read), drop, "-i", path]
+    def source_input(info: SourceInfo) -> MediaInput:
+        """The hardened input for a source: its pinned demuxer, ``file`` as the only protocol."""
+        return MediaInput.local_file(info.path, info.demuxer)
 
-    def add_input(self, args: list[str]) -> int:
-        self.inputs.append(args)
+    def trimmed_input(self, info: SourceInfo, trim: float, read: float, streams: Literal["video", "audio"]) -> int:
+        """Add an input reading ``read`` seconds from ``trim`` seconds on; returns its index. Video and
+        audio of one file are opened as two inputs (``streams``): one demuxer feeding two far-apart parts
+        of the graph can stall ffmpeg when one part waits (e.g. a clip that starts late)."""
+        media = replace(self.source_input(info), seek_s=trim or None, duration_s=read, streams=streams)
+        return self.add_input(media)
+
+    def add_input(self, media: MediaInput) -> int:
+        self.inputs.append(media)
         return len(self.inputs) - 1
 
     def chain(self, sources: list[str], filters: list[str], out: str, audio: bool = False) -> None:
@@ -219,14 +125,7 @@ class _Builder:
     def fit_size(self, clip: Clip, src_w: int, src_h: int, mult: int = 1) -> tuple[int, int, list[str]]:
         """Layer size (w, h) in render pixels and the filters that scale the source to ``mult`` times
         that size (``mult=2`` gives zoompan sub-pixel headroom)."""
-        if clip.fit in ("crop", "cover"):
-            w, h = _even(self.width * clip.scale), _even(self.height * clip.scale)
-        else:
-            if clip.fit == "contain":
-                factor = min(self.width / src_w, self.height / src_h) * clip.scale
-            else:  # none
-                factor = self.ref * clip.scale
-            w, h = _even(src_w * factor), _even(src_h * factor)
+        w, h = fit_size(clip, self.width, self.height, src_w, src_h, self.ref)
         sw, sh = w * mult, h * mult
         if clip.fit == "crop":
             return w, h, [f"scale={sw}:{sh}:force_original_aspect_ratio=increase", f"crop={sw}:{sh}", "setsar=1"]
@@ -262,44 +161,43 @@ class _Builder:
         if isinstance(asset, VideoAsset):
             info = self.sources[asset.src]
             read = clip.length * clip.speed + READ_MARGIN_S
-            idx = self.add_input(self.trimmed_input(info.path, asset.trim, read, "-an"))
+            idx = self.trimmed_input(info, asset.trim, read, "video")
             src = f"{idx}:v"
             pre = [
-                f"setpts=(PTS-STARTPTS)/{_num(clip.speed)}",
+                f"setpts=(PTS-STARTPTS)/{num(clip.speed)}",
                 f"fps={self.fps}",
-                f"tpad=stop_mode=clone:stop_duration={_num(clip.length)}",
-                f"trim=duration={_num(clip.length)}",
+                f"tpad=stop_mode=clone:stop_duration={num(clip.length)}",
+                f"trim=duration={num(clip.length)}",
             ]
             assert info.width and info.height
             w, h, fit = self.fit_size(clip, info.width, info.height)
             body = [*pre, *fit]
         elif isinstance(asset, ImageAsset):
             info = self.sources[asset.src]
-            idx = self.add_input(["-f", "image2", "-pattern_type", "none", "-framerate", str(self.fps),
-                                  "-i", info.path])
+            idx = self.add_input(replace(self.source_input(info), framerate=self.fps))
             src = f"{idx}:v"
             assert info.width and info.height
             # zoompan needs headroom: scale to twice the size, zoompan back down
-            w, h, fit = self.fit_size(clip, info.width, info.height, 2 if clip.effect else 1)
+            w, h, fit = self.fit_size(clip, info.width, info.height, headroom(clip))
             # scale the still once, then repeat that frame for the clip's length
-            body = ["format=rgba", *fit, f"tpad=stop_mode=clone:stop_duration={_num(clip.length)}",
-                    f"trim=duration={_num(clip.length)}"]
+            body = ["format=rgba", *fit, f"tpad=stop_mode=clone:stop_duration={num(clip.length)}",
+                    f"trim=duration={num(clip.length)}"]
         elif isinstance(asset, ColorAsset):
             w, h = self.fit_size(clip, self.width, self.height)[:2]
             label = self.label("col")
             self.chains.append(
-                f"color=c={_color(asset.color)}:s={w}x{h}:r={self.fps}:d={_num(clip.length)}[{label}]"
+                f"color=c={color(asset.color)}:s={w}x{h}:r={self.fps}:d={num(clip.length)}[{label}]"
             )
             src, body = label, []
         elif isinstance(asset, TextAsset):
             w, h = self.width, self.height
             label = self.label("canvas")
             # transparent pixels carry the text's colour so 4:2:0 chroma at glyph edges stays saturated
-            clear = _color(asset.style.color[:7] + "00")
+            clear = color(asset.style.color[:7] + "00")
             self.chains.append(
-                f"color=c={clear}:s={w}x{h}:r={self.fps}:d={_num(clip.length)},format=yuva420p[{label}]"
+                f"color=c={clear}:s={w}x{h}:r={self.fps}:d={num(clip.length)},format=yuva420p[{label}]"
             )
-            src, body = label, [self.drawtext(clip, asset, enable=None)]
+            src, body = label, [drawtext(clip, asset, self.frame, enable=None)]
         else:  # pragma: no cover - audio clips are not visual
             raise TypeError(f"not a visual asset: {asset.type}")
 
@@ -308,8 +206,8 @@ class _Builder:
         if clip.effect and isinstance(asset, VideoAsset | ImageAsset):
             zoom, ex, ey = EFFECT_EXPRS[clip.effect]
             zoom, ex, ey = (e.replace("N", str(n_frames)) for e in (zoom, ex, ey))
-            body.append(_filter("zoompan", z=zoom, x=ex, y=ey, d="1", s=f"{w}x{h}", fps=str(self.fps)))
-            body.append(f"trim=duration={_num(clip.length)}")
+            body.append(filter_text("zoompan", z=zoom, x=ex, y=ey, d="1", s=f"{w}x{h}", fps=str(self.fps)))
+            body.append(f"trim=duration={num(clip.length)}")
         body.append("setpts=PTS-STARTPTS")
 
         tr = clip.transition
@@ -322,7 +220,7 @@ class _Builder:
         else:
             body.append("format=yuv420p")
         if clip.opacity < 1:
-            body.append(f"lut=a=val*{_num(clip.opacity)}")
+            body.append(f"lut=a=val*{num(clip.opacity)}")
         label = self.label("v")
         self.chain([src], body, label)
         layer = _Layer(label, w, h, 0, 0, alpha, clip.start, clip.length)
@@ -340,18 +238,18 @@ class _Builder:
         if name == "fade":
             st = 0.0 if at_start else layer.length - duration
             kind = "in" if at_start else "out"
-            self.chain([layer.label], [f"fade=t={kind}:st={_num(st)}:d={_num(duration)}:alpha=1"], out)
+            self.chain([layer.label], [f"fade=t={kind}:st={num(st)}:d={num(duration)}:alpha=1"], out)
         else:
             clear = self.label("clear")
-            self.chains.append(f"color=c=black@0:s={layer.w}x{layer.h}:r={self.fps}:d={_num(duration)},"
+            self.chains.append(f"color=c=black@0:s={layer.w}x{layer.h}:r={self.fps}:d={num(duration)},"
                                f"format=yuva420p[{clear}]")
             if at_start:
-                self.chain([clear, layer.label], [f"xfade=transition={name}:duration={_num(duration)}:offset=0"],
+                self.chain([clear, layer.label], [f"xfade=transition={name}:duration={num(duration)}:offset=0"],
                            out)
             else:
                 offset = layer.length - duration
                 self.chain([layer.label, clear],
-                           [f"xfade=transition={name}:duration={_num(duration)}:offset={_num(offset)}"], out)
+                           [f"xfade=transition={name}:duration={num(duration)}:offset={num(offset)}"], out)
         layer.label = out
 
     def to_canvas(self, layer: _Layer, alpha: bool) -> _Layer:
@@ -392,73 +290,11 @@ class _Builder:
             # No format filter after xfade: its inputs already share one pixel format and xfade keeps it; forcing it
             # again made the graph negotiate a slower path (bench/edit.py: 9.4 s -> 7.4 s at 720p).
             self.chain([current, layers[i].label],
-                       [f"xfade=transition={name}:duration={_num(overlap)}:offset={_num(cur.start - seg.start)}"],
+                       [f"xfade=transition={name}:duration={num(overlap)}:offset={num(cur.start - seg.start)}"],
                        out)
             current = out
         end = max(c.end for c in clips)
         return _Layer(current, self.width, self.height, 0, 0, alpha, seg.start, end - seg.start)
-
-    # -- text -------------------------------------------------------------------------------
-    def drawtext(self, clip: Clip, asset: TextAsset, enable: tuple[float, float] | None) -> str:
-        """A drawtext filter for a text clip; ``enable`` = (start, end) seconds when drawing straight
-        onto the composite (then the fade transitions and opacity become an alpha expression)."""
-        style = asset.style
-        scale = self.ref * clip.scale
-        pad = style.padding * scale if style.background else 0.0
-        pos = clip.position
-        if pos in ("left", "topLeft", "bottomLeft"):
-            x = f"{_num(pad)}"
-        elif pos in ("right", "topRight", "bottomRight"):
-            x = f"w-text_w-{_num(pad)}"
-        else:
-            x = "(w-text_w)/2"
-        if pos in ("top", "topLeft", "topRight"):
-            y = f"{_num(pad)}"
-        elif pos in ("bottom", "bottomLeft", "bottomRight"):
-            y = f"h-text_h-{_num(pad)}"
-        else:
-            y = "(h-text_h)/2"
-        x = f"{x}+{_num(clip.offset.x * self.width)}"
-        y = f"{y}-{_num(clip.offset.y * self.height)}"
-        options: dict[str, str | float | int] = {
-            "fontfile": str(font_path(style.font)),
-            "text": asset.text,
-            "expansion": "none",
-            "fontsize": max(1, round(style.size * scale)),
-            "fontcolor": _color(style.color),
-            "line_spacing": round(style.line_spacing * scale),
-            "text_align": {"left": "L", "center": "C", "right": "R"}[style.align],
-            "x": x,
-            "y": y,
-        }
-        if style.background:
-            options.update(box="1", boxcolor=_color(style.background), boxborderw=max(0, round(pad)))
-        if enable is not None:
-            start, end = enable
-            options["enable"] = f"between(t,{_num(start)},{_num(end)})"
-            alpha = self.text_alpha(clip, start, end)
-            if alpha != "1":
-                options["alpha"] = alpha
-        return _filter("drawtext", **options)
-
-    @staticmethod
-    def text_alpha(clip: Clip, start: float, end: float) -> str:
-        terms: list[str] = []
-        tr = clip.transition
-        if tr and tr.in_ == "fade":
-            terms.append(f"min(1,max(0,(t-{_num(start)})/{_num(tr.duration)}))")
-        if tr and tr.out == "fade":
-            terms.append(f"min(1,max(0,({_num(end)}-t)/{_num(tr.duration)}))")
-        if clip.opacity < 1:
-            terms.append(_num(clip.opacity))
-        return "*".join(terms) if terms else "1"
-
-    @staticmethod
-    def is_direct_text(clip: Clip) -> bool:
-        """Text that needs no stream of its own: drawn straight onto the composite."""
-        tr = clip.transition
-        return isinstance(clip.asset, TextAsset) and (
-            tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
 
     # -- audio ------------------------------------------------------------------------------
     def clip_audio(self, clip: Clip, fade_in: float, fade_out: float) -> None:
@@ -466,20 +302,8 @@ class _Builder:
         assert isinstance(asset, VideoAsset | AudioAsset)
         info = self.sources[asset.src]
         read = clip.length * clip.speed + READ_MARGIN_S
-        input_index = self.add_input(self.trimmed_input(info.path, asset.trim, read, "-vn"))
-        if isinstance(asset, AudioAsset):
-            fade_in, fade_out = max(fade_in, asset.fade_in), max(fade_out, asset.fade_out)
-        filters = ["asetpts=PTS-STARTPTS", *_atempo_chain(clip.speed), f"aresample={AUDIO_RATE}",
-                   "aformat=sample_fmts=fltp:channel_layouts=stereo",
-                   f"atrim=duration={_num(clip.length)}", f"apad=whole_dur={_num(clip.length)}",
-                   f"volume={_num(asset.volume)}"]
-        if fade_in > 0:
-            filters.append(f"afade=t=in:st=0:d={_num(fade_in)}")
-        if fade_out > 0:
-            filters.append(f"afade=t=out:st={_num(clip.length - fade_out)}:d={_num(fade_out)}")
-        delay_ms = round(clip.start * 1000)
-        if delay_ms:
-            filters.append(f"adelay=delays={delay_ms}:all=1")
+        input_index = self.trimmed_input(info, asset.trim, read, "audio")
+        filters = audio.clip_filters(clip, asset, fade_in, fade_out)
         label = self.label("a")
         self.chain([f"{input_index}:a"], filters, label, audio=True)
         self.audio_labels.append(label)
@@ -489,15 +313,10 @@ class _Builder:
         if sound is None:
             return
         info = self.sources[sound.src]
-        args = ["-ss", _num(sound.trim)] if sound.trim else []
-        idx = self.add_input([*args, "-t", _num(self.duration + READ_MARGIN_S), "-i", info.path])
+        idx = self.add_input(replace(self.source_input(info), seek_s=sound.trim or None,
+                                     duration_s=self.duration + READ_MARGIN_S))
         available = self.duration if info.duration_s is None else min(self.duration, info.duration_s - sound.trim)
-        filters = ["asetpts=PTS-STARTPTS", f"aresample={AUDIO_RATE}",
-                   "aformat=sample_fmts=fltp:channel_layouts=stereo", f"volume={_num(sound.volume)}"]
-        if sound.fade_in > 0:
-            filters.append(f"afade=t=in:st=0:d={_num(sound.fade_in)}")
-        if sound.fade_out > 0:
-            filters.append(f"afade=t=out:st={_num(max(0.0, available - sound.fade_out))}:d={_num(sound.fade_out)}")
+        filters = audio.soundtrack_filters(sound, available)
         label = self.label("a")
         self.chain([f"{idx}:a"], filters, label, audio=True)
         self.audio_labels.append(label)
@@ -509,7 +328,7 @@ class _Builder:
                         key=lambda ic: ic[1].start)
         segs: list[_Segment] = []
         for i, clip in visual:
-            if segs and not self.is_direct_text(clip) and not self.is_direct_text(segs[-1].clips[-1][1]) \
+            if segs and not is_direct_text(clip) and not is_direct_text(segs[-1].clips[-1][1]) \
                     and segs[-1].clips[-1][1].end > clip.start + 1e-6:
                 segs[-1].clips.append((i, clip))
             else:
@@ -518,18 +337,18 @@ class _Builder:
 
     def build(self) -> tuple[str, str]:
         """Return the video graph and the audio graph."""
-        d = _num(self.duration)
+        d = num(self.duration)
         current = "base"
-        self.chains.append(f"color=c={_color(self.edit.timeline.background)}:s={self.width}x{self.height}"
+        self.chains.append(f"color=c={color(self.edit.timeline.background)}:s={self.width}x{self.height}"
                            f":r={self.fps}:d={d},format=yuv420p[{current}]")
         audio_jobs: list[tuple[Clip, float, float]] = []
         for track in reversed(self.edit.timeline.tracks):
             for seg in self.segments(track.clips):
                 first = seg.clips[0][1]
-                if len(seg.clips) == 1 and self.is_direct_text(first):
+                if len(seg.clips) == 1 and is_direct_text(first):
                     assert isinstance(first.asset, TextAsset)
                     out = self.label("m")
-                    self.chain([current], [self.drawtext(first, first.asset, (first.start, first.end))], out)
+                    self.chain([current], [drawtext(first, first.asset, self.frame, (first.start, first.end))], out)
                     current = out
                     continue
                 layer = self.segment_layer(seg)
@@ -545,7 +364,7 @@ class _Builder:
                     current = layer.label
                     continue
                 moved = self.label("p")
-                self.chain([layer.label], [f"setpts=PTS+{_num(layer.start)}/TB"], moved)
+                self.chain([layer.label], [f"setpts=PTS+{num(layer.start)}/TB"], moved)
                 out = self.label("m")
                 self.chain([current, moved],
                            [f"overlay=x={layer.x}:y={layer.y}:eof_action=pass:repeatlast=0:format=auto"], out)
@@ -593,7 +412,8 @@ def compile_edit(
     preview: bool = False,
     encoding: Encoding | None = None,
 ) -> CompiledEdit:
-    """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``.
+    """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``, built
+    with :class:`vidlake.ffmpeg.FFmpegCommand` (hardened inputs, bounded threads).
 
     ``preview=True``: a fast draft at 1/3 of the output size, at most 15 frames per second, x264
     ``ultrafast``. ``encoding`` overrides the encoder settings.
@@ -601,23 +421,19 @@ def compile_edit(
     builder = _Builder(validated, preview)
     video_graph, audio_graph = builder.build()
     enc = encoding or (PREVIEW_ENCODING if preview else Encoding())
-    argv: list[str] = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
-    if enc.threads:
-        argv += ["-threads", str(enc.threads), "-filter_complex_threads", str(enc.threads)]
-    for args in builder.inputs:
-        argv += ["-protocol_whitelist", "file", *args]
-    argv += [
-        # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
-        # filter graph with the video; each -filter_complex runs in its own thread.
-        "-filter_complex", video_graph, "-filter_complex", audio_graph,
+    # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
+    # filter graph with the video; each -filter_complex runs in its own thread.
+    command = FFmpegCommand(inputs=list(builder.inputs), filter_complex=video_graph,
+                            extra_filter_graphs=[audio_graph], threads=enc.threads or None)
+    command.add_output(out_path, [
         "-map", "[vout]", "-map", "[aout]",
         "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-pix_fmt", "yuv420p",
         "-r", str(builder.fps),
         "-c:a", "aac", "-b:a", str(enc.audio_bitrate), "-ar", str(AUDIO_RATE), "-ac", "2",
-        "-t", _num(builder.duration),
-        "-movflags", "+faststart", "-f", "mp4", str(out_path),
-    ]
-    return CompiledEdit(argv=argv, filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
+        "-t", num(builder.duration),
+        "-movflags", "+faststart", "-f", "mp4",
+    ])
+    return CompiledEdit(argv=command.argv(), filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
                         audio_graph=audio_graph, duration_s=builder.duration, width=builder.width,
                         height=builder.height, fps=builder.fps)
 

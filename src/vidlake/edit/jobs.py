@@ -16,12 +16,12 @@ from typing import Any
 from vidlake.core.clock import now
 from vidlake.db.models import Edit
 from vidlake.edit import service as svc
-from vidlake.edit.compiler import compile_edit
+from vidlake.edit.compiler import CompiledEdit
 from vidlake.edit.render import render
-from vidlake.edit.validate import EditValidationError, SourceInfo, validate_edit
+from vidlake.edit.validate import EditValidationError, validate_edit
 from vidlake.ffmpeg import FFmpegError
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.errors import JobCancelled, PermanentJobError
+from vidlake.jobs.errors import JobCancelled
 from vidlake.jobs.registry import job_kind
 from vidlake.services import Services
 from vidlake.storage import keys
@@ -77,34 +77,26 @@ def _render(ctx: JobContext) -> dict[str, Any]:
         out = work / "render.mp4"
         resolver = svc.LibraryResolver(services, env_id, work_dir=work, should_stop=ctx.should_stop)
         try:
-            validated = validate_edit(edit.document, resolver, limits)
+            validated = validate_edit(edit.document, resolver, limits)  # sources fetched: the only check
         except EditValidationError as exc:
             ctx.check()
             _errored(services, edit_id, "invalid_edit", [str(e) for e in exc.errors])
             return {"errored": "invalid_edit"}
-        compiled = compile_edit(validated, out, preview=edit.preview)
-        details = {"filter_graph": compiled.filter_graph, "width": compiled.width, "height": compiled.height,
-                   "fps": compiled.fps}
-        with services.db.session() as session:
-            row = session.get(Edit, edit_id)
-            if row is not None:
-                row.details = {**(row.details or {}), **details}
-        ctx.progress(1)
-        sources = validated.sources
 
-        def resolved(src: str) -> SourceInfo:
-            return sources[src]
+        def store_details(compiled: CompiledEdit) -> None:
+            details = {"filter_graph": compiled.filter_graph, "width": compiled.width, "height": compiled.height,
+                       "fps": compiled.fps}
+            with services.db.session() as session:
+                row = session.get(Edit, edit_id)
+                if row is not None:
+                    row.details = {**(row.details or {}), **details}
+            ctx.progress(1)
 
         remaining = ctx.deadline - time.monotonic() if ctx.deadline is not None else RENDER_TIMEOUT_S
-        try:
-            render(validated.edit, resolved, out, preview=edit.preview, limits=limits,
+        with ctx.final_on_last_attempt("ffmpeg failed", FFmpegError):
+            render(validated, out, preview=edit.preview, on_compiled=store_details,
                    on_progress=lambda p: ctx.progress(1 + 0.94 * p), timeout_s=max(1.0, remaining),
                    cancel_check=ctx.should_stop)
-        except FFmpegError as exc:
-            ctx.check()
-            if ctx.job.attempt >= ctx.job.max_attempts:
-                raise PermanentJobError(f"ffmpeg failed: {exc}") from exc
-            raise
         ctx.check()
         size = out.stat().st_size
         services.storage.put_file(key, out, "video/mp4")

@@ -1,16 +1,14 @@
-"""Render a timeline document to an MP4 file with one ffmpeg process."""
+"""Render a validated timeline to an MP4 file with one ffmpeg process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from vidlake.edit._runner import run_ffmpeg
 from vidlake.edit.compiler import CompiledEdit, Encoding, compile_edit
-from vidlake.edit.timeline import Edit
-from vidlake.edit.validate import Limits, Resolver, validate_edit
+from vidlake.edit.validate import ValidatedEdit
+from vidlake.ffmpeg import run
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -24,27 +22,29 @@ class RenderResult:
 
 
 def render(
-    timeline: Mapping[str, Any] | Edit,
-    resolver: Resolver,
+    validated: ValidatedEdit,
     out_path: str | Path,
     *,
     preview: bool = False,
     on_progress: Callable[[float], None] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    limits: Limits | None = None,
     encoding: Encoding | None = None,
     cancel_check: Callable[[], bool] | None = None,
+    on_compiled: Callable[[CompiledEdit], None] | None = None,
 ) -> RenderResult:
-    """Validate ``timeline`` (an :class:`Edit` or its JSON as a dict), compile it and run ffmpeg once.
+    """Compile ``validated`` (from :func:`vidlake.edit.validate_edit`, sources resolved) once and run
+    ffmpeg once.
 
-    ``resolver(src)`` maps each source to a :class:`SourceInfo`; ``preview=True`` renders a fast
-    low-resolution draft; ``on_progress(percent)`` gets 0-100; ``timeout_s`` is the wall-clock limit in
-    seconds. Raises :class:`EditValidationError` before starting ffmpeg if the document is invalid, and
-    :class:`vidlake.ffmpeg.FFmpegError` (or ``FFmpegTimeoutError``) if ffmpeg fails.
+    ``preview=True`` renders a fast low-resolution draft; ``on_progress(percent)`` gets 0-100;
+    ``timeout_s`` is the wall-clock limit in seconds; ``on_compiled(compiled)`` is called before ffmpeg
+    starts (the render job stores the filter graph). ffmpeg runs under :func:`vidlake.ffmpeg.run`'s
+    limits (time, memory, process-group kill). Raises :class:`vidlake.ffmpeg.FFmpegError` (or
+    ``FFmpegTimeoutError``/``FFmpegCancelledError``) if ffmpeg fails.
     """
-    validated = validate_edit(timeline, resolver, limits)
     out = Path(out_path)
     compiled = compile_edit(validated, out, preview=preview, encoding=encoding)
-    run_ffmpeg(compiled.argv, duration_s=compiled.duration_s, timeout_s=timeout_s, on_progress=on_progress,
-               cancel_check=cancel_check)
+    if on_compiled is not None:
+        on_compiled(compiled)
+    run(compiled.argv, timeout_s=timeout_s, on_progress=on_progress, duration_s=compiled.duration_s,
+        cancel_check=cancel_check)
     return RenderResult(out_path=out, compiled=compiled)

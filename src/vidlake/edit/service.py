@@ -25,6 +25,7 @@ Sources (:class:`LibraryResolver`):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ from vidlake.core.netguard import check_url
 from vidlake.core.settings import Settings
 from vidlake.db.models import Asset, Edit, Job, Template
 from vidlake.edit.templates import TemplateError, apply_template, placeholders
-from vidlake.edit.validate import FieldError, Limits, ResolveError, SourceInfo, find_errors
+from vidlake.edit.validate import BYTES_PER_LAYER_PIXEL, FieldError, Limits, ResolveError, SourceInfo, find_errors
 from vidlake.events import emit
+from vidlake.ffmpeg import UnsupportedContainerError, demuxer_for
 from vidlake.jobs import queue
 from vidlake.services import Services
 from vidlake.storage import keys
@@ -53,9 +55,11 @@ STATIC_NAMES = ("highest.mp4", "capped-1080p.mp4")
 
 
 def edit_limits(settings: Settings) -> Limits:
-    """Render limits: :class:`Limits` defaults, never longer than the accepted media (seconds)."""
+    """Render limits: :class:`Limits` defaults, never longer than the accepted media (seconds), with the
+    pixels all layers may hold sized for ffmpeg's memory limit (``ffmpeg_memory_limit_bytes``)."""
     base = Limits()
-    return Limits(max_duration_s=min(base.max_duration_s, settings.media_max_duration_s))
+    return Limits(max_duration_s=min(base.max_duration_s, settings.media_max_duration_s),
+                  max_total_layer_pixels=settings.ffmpeg_memory_limit_bytes // BYTES_PER_LAYER_PIXEL)
 
 
 class LibraryResolver:
@@ -94,14 +98,15 @@ class LibraryResolver:
         row_info, media_keys, hls_key = facts
         if self.work_dir is None:
             return row_info
-        path = self._media_path(media_keys, hls_key)
+        path, demuxer = self._media_path(media_keys, hls_key)
         width, height = row_info.width, row_info.height
         if row_info.has_video:
             width, height = self._probe_size(path, width, height)
         return SourceInfo(path=str(path), duration_s=row_info.duration_s, has_video=row_info.has_video,
-                          has_audio=row_info.has_audio, width=width, height=height)
+                          has_audio=row_info.has_audio, width=width, height=height, demuxer=demuxer)
 
-    def _asset_facts(self, session: Session, asset_id: str) -> tuple[SourceInfo, list[str], str | None]:
+    def _asset_facts(self, session: Session, asset_id: str
+                     ) -> tuple[SourceInfo, list[tuple[str, str | None]], str | None]:
         asset = session.get(Asset, asset_id)
         if asset is None or asset.deleted_at is not None or asset.environment_id != self.environment_id:
             raise ResolveError(f"no asset {asset_id!r} in this environment")
@@ -112,30 +117,33 @@ class LibraryResolver:
         info = SourceInfo(path=f"asset:{asset_id}", duration_s=asset.duration, has_video=video is not None,
                           has_audio=audio is not None, width=video.get("max_width") if video else None,
                           height=video.get("max_height") if video else None)
-        media: list[str] = [keys.asset_static(asset.environment_id, asset.id, f.get("name", ""))
-                            for name in STATIC_NAMES for f in asset.static_renditions or []
-                            if f.get("name") == name and f.get("status") == "ready"]
+        # (key, pinned demuxer): static renditions are our MP4s; the source as its probe found it
+        media: list[tuple[str, str | None]] = [
+            (keys.asset_static(asset.environment_id, asset.id, f.get("name", "")), "mov")
+            for name in STATIC_NAMES for f in asset.static_renditions or []
+            if f.get("name") == name and f.get("status") == "ready"]
         if asset.source_key:
-            media.append(asset.source_key)
+            media.append((asset.source_key, _probed_demuxer(asset.probe)))
         hls = f"{asset.hls_prefix}/master.m3u8" if asset.hls_prefix and asset.hls_complete else None
         return info, media, hls
 
-    def _media_path(self, media_keys: list[str], hls_key: str | None) -> Path:
+    def _media_path(self, media_keys: list[tuple[str, str | None]], hls_key: str | None) -> tuple[Path, str | None]:
+        """The local file of the first stored media and its pinned demuxer (``"hls"``: our own output)."""
         storage = self.services.storage
         assert self.work_dir is not None
-        for key in media_keys:
+        for key, demuxer in media_keys:
             local = storage.local_path(key)
             if local is not None and local.exists():
-                return local
+                return local, demuxer
             if local is None and storage.exists(key):
                 self._count += 1
                 dest = self.work_dir / f"source-{self._count}"
                 storage.download(key, dest)
-                return dest
+                return dest, demuxer
         if hls_key is not None:
             local = storage.local_path(hls_key)
             if local is not None and local.exists():
-                return local
+                return local, "hls"
         raise ResolveError("the asset's media is missing from storage")
 
     @staticmethod
@@ -165,7 +173,8 @@ class LibraryResolver:
         if rec.remuxed:
             return self._asset(rec.asset_id)
         self._count += 1
-        return segments_source(self.services, rec, self.work_dir, f"live-{self._count}.ts")
+        info = segments_source(self.services, rec, self.work_dir, f"live-{self._count}.ts")
+        return dataclasses.replace(info, demuxer="mpegts")  # the recorded segments joined as MPEG-TS
 
     # -- URLs -----------------------------------------------------------------------------------
     def _url(self, url: str) -> SourceInfo:
@@ -192,7 +201,16 @@ class LibraryResolver:
         video = result.video
         return SourceInfo(path=str(dest), duration_s=result.duration_s, has_video=video is not None,
                           has_audio=result.audio is not None, width=video.display_width if video else None,
-                          height=video.display_height if video else None)
+                          height=video.display_height if video else None, demuxer=result.demuxer)
+
+
+def _probed_demuxer(probe: dict[str, Any] | None) -> str | None:
+    """The pinned demuxer of a stored source from its probe row (None: decided from the file)."""
+    name = (probe or {}).get("format")
+    try:
+        return demuxer_for(name) if isinstance(name, str) else None
+    except UnsupportedContainerError:
+        return None
 
 
 # -- edits ----------------------------------------------------------------------------------------

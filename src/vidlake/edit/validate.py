@@ -11,12 +11,14 @@ reported at the clip's ``asset.src``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from vidlake.edit.geometry import decode_pixels, layer_pixels
 from vidlake.edit.timeline import AudioAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
 
 #: Seconds of slack allowed when a clip reaches the very end of its source (container rounding).
@@ -26,7 +28,11 @@ END_TOLERANCE_S = 0.05
 @dataclass(frozen=True)
 class SourceInfo:
     """A resolved source: a local ``path`` ffmpeg can read, its ``duration_s`` in seconds (``None``
-    for still images), whether it has video/audio streams, and its ``width``/``height`` in pixels."""
+    for still images), whether it has video/audio streams, and its ``width``/``height`` in pixels.
+
+    ``demuxer``: the pinned ffmpeg demuxer (``-f``) for the file, from the probe (see
+    :class:`vidlake.ffmpeg.MediaInput`); ``"hls"`` only for Vidlake's own HLS output. None: chosen from
+    the file's signature or extension when the command is built."""
 
     path: str
     duration_s: float | None
@@ -34,6 +40,7 @@ class SourceInfo:
     has_audio: bool
     width: int | None = None
     height: int | None = None
+    demuxer: str | None = None
 
 
 class ResolveError(LookupError):
@@ -46,15 +53,36 @@ class Resolver(Protocol):
     def __call__(self, src: str) -> SourceInfo: ...
 
 
+#: Bytes of ffmpeg address space one counted layer pixel takes (see :class:`Limits`).
+BYTES_PER_LAYER_PIXEL = 20
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What one render may ask for. Pixels, seconds and frames per second."""
+    """What one render may ask for: pixels, seconds, frames per second, frames.
+
+    The work of a render grows with the frames it makes and the pixels its layers hold, not only with
+    the output size: ``scale`` 10 on a 1600x1600 output made a 16000x16000 layer that took ffmpeg to
+    1.65 GB for two frames, and memory grew linearly with such layers. So, besides the output:
+    ``max_layer_pixels`` bounds one clip's layer after ``fit`` and ``scale`` (with zoompan headroom),
+    ``max_total_layer_pixels`` the sum over all visual clips (with what video decoders hold, see
+    :func:`vidlake.edit.geometry.decode_pixels`), ``max_frames`` duration x fps, and ``max_text_px`` the
+    rendered font size (``style.size`` x ``scale``; glyphs are rasterised at it).
+
+    The total is sized for ffmpeg's memory limit (:data:`BYTES_PER_LAYER_PIXEL`): 99 full-frame 1080p
+    colour layers (205 million pixels) needed between 3 and 4 GiB of address space; 25 clips of a 1080p
+    video (207 million counted) ran under 4 GiB, 35 (290 million) did not.
+    """
 
     max_width: int = 3840
     max_height: int = 3840
     max_duration_s: float = 600.0
     max_fps: int = 60
     max_clips: int = 100
+    max_layer_pixels: int = 4096 * 4096
+    max_total_layer_pixels: int = 4 * 1024**3 // BYTES_PER_LAYER_PIXEL
+    max_frames: int = 600 * 60
+    max_text_px: int = 1000
 
 
 @dataclass(frozen=True)
@@ -213,6 +241,32 @@ def _check_sources(
             )
 
 
+def _check_work(edit: Edit, limits: Limits, sources: dict[str, SourceInfo], errors: list[FieldError]) -> None:
+    """Bound what the graph will hold: pixels per layer, pixels of all layers, rendered font size."""
+    width, height = edit.output.size()
+    total = width * height  # the background
+    for ti, track in enumerate(edit.timeline.tracks):
+        for ci, clip in enumerate(track.clips):
+            where = _clip_path(ti, ci)
+            asset = clip.asset
+            info = sources.get(asset.src) if isinstance(asset, VideoAsset | ImageAsset) else None
+            src = (info.width, info.height) if info is not None and info.width and info.height else None
+            pixels = layer_pixels(clip, width, height, src)
+            total += pixels + decode_pixels(clip, src)
+            if pixels > limits.max_layer_pixels:
+                errors.append(FieldError(f"{where}.scale",
+                                         f"makes a layer of {pixels} pixels (fit {clip.fit}, scale {clip.scale:g}), "
+                                         f"above the limit of {limits.max_layer_pixels} pixels per layer"))
+            if isinstance(asset, TextAsset) and asset.style.size * clip.scale > limits.max_text_px:
+                errors.append(FieldError(f"{where}.scale",
+                                         f"text of size {asset.style.size} at scale {clip.scale:g} is "
+                                         f"{asset.style.size * clip.scale:g} px, above the limit {limits.max_text_px}"))
+    if total > limits.max_total_layer_pixels:
+        errors.append(FieldError("timeline.tracks", f"the clips' layers and video decoders hold {total} pixels in "
+                                                    f"all, above the limit of {limits.max_total_layer_pixels}; use "
+                                                    "fewer or smaller clips"))
+
+
 def _check_track_overlaps(clips: list[Clip], ti: int, errors: list[FieldError]) -> None:
     order = sorted(range(len(clips)), key=lambda i: clips[i].start)
     for pos in range(1, len(order)):
@@ -246,6 +300,10 @@ def _check_output(edit: Edit, limits: Limits, errors: list[FieldError]) -> None:
     duration = edit.duration()
     if duration > limits.max_duration_s:
         errors.append(FieldError("timeline", f"lasts {duration:g} s, above the limit {limits.max_duration_s:g} s"))
+    frames = math.ceil(duration * edit.output.fps)
+    if frames > limits.max_frames:
+        errors.append(FieldError("output.fps", f"{duration:g} s at {edit.output.fps} fps is {frames} frames, above "
+                                               f"the limit of {limits.max_frames}"))
     clips = sum(len(t.clips) for t in edit.timeline.tracks)
     if clips > limits.max_clips:
         errors.append(FieldError("timeline.tracks", f"{clips} clips is above the limit {limits.max_clips}"))
@@ -288,6 +346,7 @@ def find_errors(
                 errors.append(FieldError("timeline.soundtrack.trim",
                                          f"{sound.trim:g} s is past the source's end ({info.duration_s:g} s)"))
     _check_output(edit, limits, errors)
+    _check_work(edit, limits, cache, errors)
     return edit, cache, errors
 
 

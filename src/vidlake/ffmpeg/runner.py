@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
-import resource
-import signal
 import subprocess
 import threading
 import time
@@ -15,27 +11,13 @@ from collections.abc import Callable, Sequence
 from vidlake.ffmpeg.binary import ffmpeg_exe
 from vidlake.ffmpeg.command import FFmpegCommand
 from vidlake.ffmpeg.errors import FFmpegCancelledError, FFmpegError, FFmpegTimeoutError
+from vidlake.ffmpeg.process import default_memory_limit, kill_popen, popen, set_default_memory_limit
 from vidlake.ffmpeg.progress import Progress, ProgressParser
+
+__all__ = ["default_memory_limit", "run", "run_capture", "set_default_memory_limit"]
 
 STDERR_TAIL_LINES = 40
 _POLL_S = 0.1
-
-
-def _limits(memory_limit_bytes: int | None) -> Callable[[], None] | None:
-    if not memory_limit_bytes:
-        return None
-
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-
-    return apply
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
 
 
 def run(
@@ -68,14 +50,8 @@ def run(
     lock = threading.Lock()
 
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # own process group: kill it and every child together
-            preexec_fn=_limits(memory_limit_bytes),
-        )
+        # own process group (killed with every child), RLIMIT_AS, dies with its parent: see ffmpeg.process
+        proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, memory_limit_bytes=memory_limit_bytes)
     except OSError as exc:  # e.g. exec failed under a too-small memory limit
         raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
     assert proc.stdout is not None and proc.stderr is not None
@@ -120,7 +96,7 @@ def run(
             time.sleep(_POLL_S)
     finally:
         if proc.poll() is None:
-            _kill_group(proc)
+            kill_popen(proc)
         for t in readers:
             t.join(timeout=5)
         out_pipe.close()
@@ -140,3 +116,25 @@ def run(
     if on_progress is not None and duration_s and last_pct != 100.0:
         on_progress(100.0)
     return final
+
+
+def run_capture(args: Sequence[str], *, timeout_s: float, ffmpeg: str | None = None,
+                memory_limit_bytes: int | None = None) -> str:
+    """Run ffmpeg for what it prints on stdout (``["-hide_banner", "-encoders"]``, ``["-version"]``) under
+    the same fences as :func:`run`. ``timeout_s`` in seconds: past it the group is killed and
+    :class:`FFmpegTimeoutError` raised; one that cannot start or exits non-zero raises :class:`FFmpegError`."""
+    argv = [ffmpeg or ffmpeg_exe(), *args]
+    try:
+        proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, memory_limit_bytes=memory_limit_bytes)
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_popen(proc)
+        raise FFmpegTimeoutError(f"ffmpeg exceeded its {timeout_s:g} s limit and was killed", argv=argv,
+                                 returncode=proc.returncode) from None
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffmpeg exited with status {proc.returncode}", argv=argv, returncode=proc.returncode,
+                          stderr_tail=err.decode("utf-8", "replace")[-4000:])
+    return out.decode("utf-8", "replace")

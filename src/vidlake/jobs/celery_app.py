@@ -8,7 +8,6 @@ a killed worker loses nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from celery import Celery
@@ -16,10 +15,9 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from vidlake.core.clock import now
 from vidlake.core.settings import Settings
+from vidlake.jobs.dispatch import TASK_NAME, publish
 
 log = logging.getLogger(__name__)
-
-TASK_NAME = "vidlake.run_job"
 
 app = Celery("vidlake")
 app.conf.update(
@@ -33,27 +31,7 @@ app.conf.update(
     task_default_queue="vidlake",
 )
 
-_publishers: dict[str, Celery] = {}
-_publish_lock = threading.Lock()
 _services: Any = None
-
-
-def _publisher(broker_url: str) -> Celery:
-    with _publish_lock:
-        client = _publishers.get(broker_url)
-        if client is None:
-            client = Celery("vidlake-publisher", broker=broker_url)
-            client.conf.update(task_default_queue="vidlake", broker_connection_retry_on_startup=True,
-                               broker_connection_max_retries=1, broker_transport_options={"max_retries": 1})
-            _publishers[broker_url] = client
-        return client
-
-
-def publish(settings: Settings, job_ids: list[str], countdown_s: float = 0.0) -> None:
-    """Send one run message per job id."""
-    client = _publisher(settings.broker_url)
-    for job_id in job_ids:
-        client.send_task(TASK_NAME, args=[job_id], countdown=countdown_s or None, queue="vidlake")
 
 
 def configure(settings: Settings) -> Celery:
@@ -67,7 +45,7 @@ def _get_services() -> Any:
     global _services
     if _services is None:
         from vidlake.jobs.registry import load_modules
-        from vidlake.services import build_services
+        from vidlake.startup import build_services
 
         settings = Settings(**app.conf.vidlake_settings) if app.conf.get("vidlake_settings") else Settings()
         load_modules(settings.job_modules)

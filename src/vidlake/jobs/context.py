@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vidlake.jobs.errors import JobCancelled, LeaseLost
+from vidlake.jobs.errors import JobCancelled, LeaseLost, PermanentJobError
 from vidlake.storage import keys
 
 if TYPE_CHECKING:
@@ -59,3 +61,16 @@ class JobContext:
             raise JobCancelled(f"job {self.job.id} cancelled")
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise TimeoutError(f"job {self.job.id} exceeded its time limit")
+
+    @contextlib.contextmanager
+    def final_on_last_attempt(self, what: str, *errors: type[Exception]) -> Iterator[None]:
+        """Run a step whose ``errors`` (e.g. ``FFmpegError``) are retried like any failure, except that
+        one raised because the job should stop re-raises as cancel/timeout/lost lease, and one on the
+        last attempt ends the job as :class:`PermanentJobError` ``"{what}: {error}"``."""
+        try:
+            yield
+        except errors as exc:
+            self.check()
+            if self.job.attempt >= self.job.max_attempts:
+                raise PermanentJobError(f"{what}: {exc}") from exc
+            raise

@@ -9,19 +9,43 @@ loses them.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+import threading
+from typing import TYPE_CHECKING
 
 from vidlake.core.settings import Settings
 from vidlake.db.session import Database
+from vidlake.services import Dispatcher
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
+#: The Celery task that runs one job (``vidlake.jobs.celery_app.run_job``).
+TASK_NAME = "vidlake.run_job"
 
-class Dispatcher(Protocol):
-    """Tells the executor that jobs were queued."""
+_publishers: dict[str, Celery] = {}
+_publish_lock = threading.Lock()
 
-    def dispatch(self, job_ids: list[str]) -> None:
-        """Called after the transaction that queued ``job_ids`` committed."""
+
+def _publisher(broker_url: str) -> Celery:
+    from celery import Celery
+
+    with _publish_lock:
+        client = _publishers.get(broker_url)
+        if client is None:
+            client = Celery("vidlake-publisher", broker=broker_url)
+            client.conf.update(task_default_queue="vidlake", broker_connection_retry_on_startup=True,
+                               broker_connection_max_retries=1, broker_transport_options={"max_retries": 1})
+            _publishers[broker_url] = client
+        return client
+
+
+def publish(settings: Settings, job_ids: list[str], countdown_s: float = 0.0) -> None:
+    """Send one run message per job id to the Celery broker (``countdown_s`` seconds from now)."""
+    client = _publisher(settings.broker_url)
+    for job_id in job_ids:
+        client.send_task(TASK_NAME, args=[job_id], countdown=countdown_s or None, queue="vidlake")
 
 
 class LocalDispatcher:
@@ -40,7 +64,6 @@ class CeleryDispatcher:
 
     def dispatch(self, job_ids: list[str]) -> None:
         from vidlake.jobs import queue
-        from vidlake.jobs.celery_app import publish
 
         try:
             publish(self.settings, job_ids)

@@ -34,7 +34,7 @@ def tick(services: Services) -> None:
     for hook in _HOOKS:
         hook(services)
     if settings.executor == "celery":
-        from vidlake.jobs.celery_app import publish
+        from vidlake.jobs.dispatch import publish
 
         due = [(job_id, run_at) for job_id, run_at in
                queue.due_undispatched(services.db, older_than_s=max(5.0, settings.job_lease_s * 2))]

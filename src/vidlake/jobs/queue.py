@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,8 @@ def heartbeat(db: Database, job: ClaimedJob, lease_s: float, progress: float | N
         return True, bool(cancel)
 
 
-def _finish(db: Database, job: ClaimedJob, **values: Any) -> bool:
+def _finish(db: Database, job: ClaimedJob, then: Callable[[Session], None] | None = None, **values: Any) -> bool:
+    """Fenced final write of ``job``; ``then(session)`` runs in the same transaction if it applied."""
     with db.session() as session:
         result = session.execute(
             update(Job)
@@ -181,12 +183,17 @@ def _finish(db: Database, job: ClaimedJob, **values: Any) -> bool:
             .values(lease_owner=None, lease_expires_at=None, **values)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        applied = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        if applied and then is not None:
+            then(session)
+        return applied
 
 
 def complete(db: Database, job: ClaimedJob, result: dict[str, Any] | None) -> bool:
-    """Mark ``job`` succeeded with ``result``. False if the lease was lost first."""
-    return _finish(db, job, state="succeeded", result=result, progress=100.0, finished_at=now())
+    """Mark ``job`` succeeded with ``result`` and run its kind's ``after_success`` hooks in the same
+    transaction. False if the lease was lost first."""
+    return _finish(db, job, lambda session: registry.run_success_hooks(session, job.kind, job.payload, result),
+                   state="succeeded", result=result, progress=100.0, finished_at=now())
 
 
 def fail(

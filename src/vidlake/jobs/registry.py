@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from vidlake.jobs.context import JobContext
     from vidlake.services import Services
 
 Handler = Callable[["JobContext"], "dict[str, Any] | None"]
 #: Called once when a job of the kind ends ``dead`` or ``failed``: (services, payload, last error).
 FinalFailure = Callable[["Services", "dict[str, Any]", str], None]
+#: Called in the transaction that records a job of the kind succeeded: (session, payload, result).
+SuccessHook = Callable[["Session", "dict[str, Any]", "dict[str, Any] | None"], None]
 
 #: Modules that register Vidlake's own job kinds; imported by every worker.
 BUILTIN_MODULES = (
@@ -43,6 +47,7 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
+_SUCCESS_HOOKS: dict[str, list[SuccessHook]] = {}
 _DEFAULTS = {"max_attempts": 5}
 
 
@@ -78,6 +83,27 @@ def job_kind(
         return handler
 
     return register
+
+
+def after_success(kind: str) -> Callable[[SuccessHook], SuccessHook]:
+    """Decorator registering ``hook`` to run when a job of ``kind`` succeeds, in the transaction that
+    records the success: follow-up work a higher layer owns (``analyze.jobs`` queues the automatic
+    analyses after ``vod.process``) without the lower layer importing it. A hook that raises fails
+    the attempt, which is then retried like any handler error."""
+
+    def register(hook: SuccessHook) -> SuccessHook:
+        hooks = _SUCCESS_HOOKS.setdefault(kind, [])
+        if hook not in hooks:
+            hooks.append(hook)
+        return hook
+
+    return register
+
+
+def run_success_hooks(session: Session, kind: str, payload: dict[str, Any], result: dict[str, Any] | None) -> None:
+    """Run the ``after_success`` hooks of ``kind`` inside ``session``."""
+    for hook in _SUCCESS_HOOKS.get(kind, ()):
+        hook(session, payload, result)
 
 
 def get_kind(name: str) -> JobKind:

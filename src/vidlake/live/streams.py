@@ -17,8 +17,8 @@ from vidlake.core.clock import now
 from vidlake.core.errors import NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
-from vidlake.vod import assets as asset_svc
 
 
 def new_stream_key() -> str:
@@ -45,7 +45,7 @@ def create_live_stream(session: Session, environment_id: str, request: dict[str,
     )
     session.add(stream)
     for policy in request.get("playback_policy") or []:
-        asset_svc.add_playback_id(session, environment_id, policy, live_stream_id=stream.id)
+        add_playback_id(session, environment_id, policy, live_stream_id=stream.id)
     for target in request.get("simulcast_targets") or []:
         add_simulcast_target(session, stream, target)
     session.flush()

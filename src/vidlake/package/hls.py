@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vidlake.package import hls_values as values
+from vidlake.package.hls_values import PlaylistError
+
 _ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
-
-
-class PlaylistError(ValueError):
-    """The text is not a valid HLS playlist."""
 
 
 def parse_attributes(text: str, keep_quotes: bool = False) -> dict[str, str]:
@@ -36,12 +35,6 @@ def parse_attributes(text: str, keep_quotes: bool = False) -> dict[str, str]:
             value = value[1:-1]
         out[m.group(1)] = value
     return out
-
-
-def _q(value: str) -> str:
-    if '"' in value or "\n" in value or "\r" in value:
-        raise PlaylistError(f"quoted-string may not contain quotes or line breaks: {value!r}")
-    return f'"{value}"'
 
 
 @dataclass
@@ -322,7 +315,8 @@ def _fmt_duration(seconds: float) -> str:
 
 
 def dumps(pl: Playlist) -> str:
-    """Render a playlist as text (``\\n`` line ends, trailing newline)."""
+    """Render a playlist as text (``\\n`` line ends, trailing newline). Raises :class:`PlaylistError`
+    when a URI, title, tag or attribute would break a line, or a quoted value holds ``"``."""
     return _dump_master(pl) if isinstance(pl, MasterPlaylist) else _dump_media(pl)
 
 
@@ -333,7 +327,7 @@ def _dump_media(pl: MediaPlaylist) -> str:
     out = ["#EXTM3U", f"#EXT-X-VERSION:{pl.version}", f"#EXT-X-TARGETDURATION:{max(1, target)}",
            f"#EXT-X-MEDIA-SEQUENCE:{pl.media_sequence}"]
     if pl.playlist_type:
-        out.append(f"#EXT-X-PLAYLIST-TYPE:{pl.playlist_type}")
+        out.append(f"#EXT-X-PLAYLIST-TYPE:{values.enum(pl.playlist_type, 'PLAYLIST-TYPE')}")
     if pl.independent_segments:
         out.append("#EXT-X-INDEPENDENT-SEGMENTS")
     if pl.server_control is not None:
@@ -346,18 +340,18 @@ def _dump_media(pl: MediaPlaylist) -> str:
         out.append("#EXT-X-SERVER-CONTROL:" + ",".join(attrs))
     if pl.part_target is not None:
         out.append(f"#EXT-X-PART-INF:PART-TARGET={_fmt_duration(pl.part_target)}")
-    out += pl.extra_tags
+    out += [values.line(tag, "tag") for tag in pl.extra_tags]
     current_map: str | None = None
     for seg in pl.segments:
         if seg.discontinuity:
             out.append("#EXT-X-DISCONTINUITY")
         if seg.init_uri and seg.init_uri != current_map:
-            out.append(f"#EXT-X-MAP:URI={_q(seg.init_uri)}")
+            out.append(f"#EXT-X-MAP:URI={values.quoted(seg.init_uri, 'EXT-X-MAP URI')}")
             current_map = seg.init_uri
-        out += seg.extra_tags
+        out += [values.line(tag, "tag") for tag in seg.extra_tags]
         out += [_dump_part(p) for p in seg.parts]
-        out.append(f"#EXTINF:{_fmt_duration(seg.duration)},{seg.title}")
-        out.append(seg.uri)
+        out.append(f"#EXTINF:{_fmt_duration(seg.duration)},{values.line(seg.title, 'segment title')}")
+        out.append(values.line(seg.uri, "segment URI"))
     if pl.parts:
         if pl.parts_discontinuity:
             out.append("#EXT-X-DISCONTINUITY")
@@ -369,24 +363,26 @@ def _dump_media(pl: MediaPlaylist) -> str:
 
 def _dump_part(part: Part) -> str:
     independent = ",INDEPENDENT=YES" if part.independent else ""
-    return f"#EXT-X-PART:DURATION={_fmt_duration(part.duration)},URI={_q(part.uri)}{independent}"
+    uri = values.quoted(part.uri, "part URI")
+    return f"#EXT-X-PART:DURATION={_fmt_duration(part.duration)},URI={uri}{independent}"
 
 
 def _dump_master(pl: MasterPlaylist) -> str:
     out = ["#EXTM3U", f"#EXT-X-VERSION:{pl.version}"]
     if pl.independent_segments:
         out.append("#EXT-X-INDEPENDENT-SEGMENTS")
-    out += pl.extra_tags
+    out += [values.line(tag, "tag") for tag in pl.extra_tags]
     for r in pl.renditions:
-        attrs = [f"TYPE={r.type}", f"GROUP-ID={_q(r.group_id)}", f"NAME={_q(r.name)}"]
+        attrs = [f"TYPE={values.enum(r.type, 'TYPE')}", f"GROUP-ID={values.quoted(r.group_id, 'GROUP-ID')}",
+                 f"NAME={values.quoted(r.name, 'NAME')}"]
         if r.language:
-            attrs.append(f"LANGUAGE={_q(r.language)}")
+            attrs.append(f"LANGUAGE={values.quoted(r.language, 'LANGUAGE')}")
         attrs.append(f"DEFAULT={'YES' if r.default else 'NO'}")
         attrs.append(f"AUTOSELECT={'YES' if r.autoselect else 'NO'}")
         if r.channels:
-            attrs.append(f"CHANNELS={_q(r.channels)}")
+            attrs.append(f"CHANNELS={values.quoted(r.channels, 'CHANNELS')}")
         if r.uri:
-            attrs.append(f"URI={_q(r.uri)}")
+            attrs.append(f"URI={values.quoted(r.uri, 'rendition URI')}")
         out.append("#EXT-X-MEDIA:" + ",".join(attrs))
     for v in pl.variants:
         attrs = [f"BANDWIDTH={int(v.bandwidth)}"]
@@ -395,14 +391,14 @@ def _dump_master(pl: MasterPlaylist) -> str:
         if v.resolution:
             attrs.append(f"RESOLUTION={v.resolution[0]}x{v.resolution[1]}")
         if v.codecs:
-            attrs.append(f"CODECS={_q(v.codecs)}")
+            attrs.append(f"CODECS={values.quoted(v.codecs, 'CODECS')}")
         if v.frame_rate:
             attrs.append(f"FRAME-RATE={v.frame_rate:.3f}")
         if v.audio:
-            attrs.append(f"AUDIO={_q(v.audio)}")
-        attrs += [f"{k}={val}" for k, val in v.extra_attributes.items()]
+            attrs.append(f"AUDIO={values.quoted(v.audio, 'AUDIO')}")
+        attrs += [values.attribute(k, val) for k, val in v.extra_attributes.items()]
         out.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        out.append(v.uri)
+        out.append(values.line(v.uri, "variant URI"))
     return "\n".join(out) + "\n"
 
 
@@ -422,7 +418,8 @@ def rewrite_uris(pl: Playlist, fn: Callable[[str], str]) -> Playlist:
 
 
 def append_query(query: str) -> Callable[[str], str]:
-    """A URI rewriter adding ``query`` (``"token=abc"``) with ``?`` or ``&`` as needed."""
+    """A URI rewriter adding ``query`` (``"token=abc"``, already percent-encoded: build it with
+    :func:`urllib.parse.urlencode`) with ``?`` or ``&`` as needed."""
 
     def add(uri: str) -> str:
         return f"{uri}{'&' if '?' in uri else '?'}{query}"

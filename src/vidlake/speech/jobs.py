@@ -7,17 +7,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from vidlake.analyze.captions import transcribe
 from vidlake.analyze.service import local_media
 from vidlake.core.errors import InvalidParameters
 from vidlake.db.models import Asset
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.registry import job_kind
+from vidlake.jobs.registry import after_success, job_kind
 from vidlake.services import Services
 from vidlake.speech import languages, tracks
 from vidlake.speech.cues import to_webvtt
 from vidlake.speech.subtitles import SubtitleError, check_language, parse
 from vidlake.speech.vocabularies import phrases_for
+from vidlake.vod.assets import PROCESS_KIND
 from vidlake.vod.pull import PullError, pull
 
 
@@ -79,3 +82,14 @@ def text_track(ctx: JobContext) -> dict[str, Any]:
             services.storage.delete(key)  # deleted while we worked
             return {"skipped": True}
     return {"bytes": len(vtt.encode())}
+
+
+@after_success(PROCESS_KIND)
+def queue_generated_subtitles(session: Session, payload: dict[str, Any], result: dict[str, Any] | None) -> None:
+    """After ``vod.process`` made the asset (a result with a ``version``), queue the captions its input
+    settings asked for (``generated_subtitles``), in the transaction that records the job's success."""
+    if not result or "version" not in result:
+        return
+    asset = session.get(Asset, payload.get("asset_id", ""))
+    if asset is not None and asset.deleted_at is None and asset.settings.get("generated_subtitles"):
+        tracks.on_asset_ready(session, asset)

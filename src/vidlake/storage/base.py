@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from vidlake.core.errors import InvalidParameters
+from vidlake.core.errors import InvalidKey
 
 
 @runtime_checkable
@@ -68,7 +68,7 @@ class Storage(Protocol):
 def validate_key(key: str) -> str:
     """Refuse keys that could escape the storage root."""
     if not key or key.startswith("/") or "\\" in key or "\x00" in key:
-        raise InvalidParameters(f"storage key {key!r} is not a relative path")
+        raise InvalidKey(f"storage key {key!r} is not a relative path")
     if any(part in ("", ".", "..") for part in key.split("/")):
-        raise InvalidParameters(f"storage key {key!r} has an empty, '.' or '..' part")
+        raise InvalidKey(f"storage key {key!r} has an empty, '.' or '..' part")
     return key

@@ -14,6 +14,7 @@ from vidlake.core.clock import now
 from vidlake.core.errors import NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import Asset, PlaybackId
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
 from vidlake.storage import Storage
@@ -25,15 +26,6 @@ PROCESS_KIND = "vod.process"
 PIPELINE_SETTINGS = ("mp4_support", "static_renditions", "max_resolution_tier", "normalize_audio",
                      "video_quality", "encoding_tier", "master_access", "test", "analyses",
                      "generated_subtitles")
-
-
-def add_playback_id(session: Session, environment_id: str, policy: str, *, asset_id: str | None = None,
-                    live_stream_id: str | None = None) -> PlaybackId:
-    """A new playback id (``policy`` public or signed)."""
-    pid = PlaybackId(id=new_id(), environment_id=environment_id, asset_id=asset_id, live_stream_id=live_stream_id,
-                     policy=policy, created_at=now())
-    session.add(pid)
-    return pid
 
 
 def create_asset(

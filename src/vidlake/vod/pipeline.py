@@ -21,15 +21,14 @@ from vidlake.db.models import Asset
 from vidlake.ffmpeg import FFmpegError, MediaInput
 from vidlake.jobs import maintenance
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
+from vidlake.package.publish import HlsPublisher
 from vidlake.services import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as svc
 from vidlake.vod.ladder import Ladder, plan_ladder
 from vidlake.vod.probe import MediaRejected, ProbeLimits, ProbeResult, probe
-from vidlake.vod.publish import HlsPublisher
 from vidlake.vod.pull import PullError, pull
 
 log = logging.getLogger(__name__)
@@ -197,16 +196,11 @@ def process(ctx: JobContext) -> dict[str, Any]:
 
         from vidlake.vod.transcode import transcode_hls
 
-        try:
+        with ctx.final_on_last_attempt("encoding failed", FFmpegError):
             hls_result = transcode_hls(result, ladder, out_dir, preset=settings.x264_preset,
                                        threads=settings.ffmpeg_threads or None, on_progress=progress,
                                        on_playable=playable, cancel_check=ctx.should_stop,
                                        ffmpeg=settings.ffmpeg or None)
-        except FFmpegError as exc:
-            ctx.check()
-            if ctx.job.attempt >= ctx.job.max_attempts:
-                raise PermanentJobError(f"encoding failed: {exc}") from exc
-            raise
         publisher.publish()
         with services.db.session() as session:
             row = session.get(Asset, asset_id)
@@ -228,14 +222,8 @@ def process(ctx: JobContext) -> dict[str, Any]:
             row.images_prefix = keys.asset_image(env_id, asset_id, "") if storyboard else None
             if statics:
                 emit_static_ready(session, row)
-            if row.settings.get("analyses"):
-                from vidlake.analyze.service import create_analysis
-
-                create_analysis(session, row, list(row.settings["analyses"]))
-            if row.settings.get("generated_subtitles"):
-                from vidlake.speech.tracks import on_asset_ready
-
-                on_asset_ready(session, row)
+    # The analyses (``settings.analyses``) and generated subtitles (``settings.generated_subtitles``)
+    # of the asset are queued by ``analyze.jobs`` and ``speech.jobs`` when this job succeeds.
     return {"version": version, "wall_s": round(hls_result.wall_s, 3),
             "playable_after_s": hls_result.playable_after_s, "renditions": [v.name for v in hls_result.variants]}
 

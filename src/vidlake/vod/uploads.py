@@ -1,4 +1,4 @@
-"""Direct uploads: create, describe, cancel and expire them, and receive their bytes.
+"""Direct uploads: create, describe, cancel and expire them, and finish them into an asset.
 
 Life of an upload (``Upload.status``)::
 
@@ -6,49 +6,27 @@ Life of an upload (``Upload.status``)::
        ├──(API cancel or tus DELETE)──► cancelled
        └──(timeout passed while waiting)──► timed_out
 
-Bytes go into ONE staging file per upload on local disk, ``{data_dir}/uploads/{id}.part``. The
-database column ``Upload.offset`` is the truth: a byte counts only once the staging file has been
-fsynced and the new offset committed (a conditional UPDATE on the old offset). Before every write the
-file is truncated back to the committed offset, so bytes from a dropped connection or a crash are never
-trusted twice. When ``offset == length`` the file is stored as ``{upload_prefix}/source``, the asset
-is created with the upload's ``new_asset_settings`` and the staging file is deleted.
-
-A request body that stops early (dropped connection) is handled per protocol (see ``Chunk``):
-``keep_partial`` (tus) keeps and commits the bytes received so far; otherwise (``Content-Range`` chunks
-and single PUTs) the partial chunk is discarded and the offset stays where it was.
-
-Writes to one upload are serialised by an in-process ``asyncio.Lock`` (one API process); the
-conditional offset UPDATE additionally refuses a write that raced with another process or a cancel.
+The bytes are received by ``vod.upload_receiver`` (staging file, locks, limits, offset commit); the
+data-plane calls here (:func:`append`, :func:`settle`) take the upload's lock, let the receiver write,
+and, when ``offset == length``, store the staging file as ``{upload_prefix}/source``, create the
+asset with the upload's ``new_asset_settings`` and delete the staging file (:func:`finalize`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import errno
-import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import (
-    Conflict,
-    InvalidParameters,
-    NotFound,
-    PayloadTooLarge,
-    StorageError,
-    StorageFull,
-    VidlakeError,
-)
+from vidlake.core.errors import Conflict, InvalidParameters, NotFound, PayloadTooLarge, VidlakeError
 from vidlake.core.ids import new_id
 from vidlake.db.models import Upload
 from vidlake.db.session import Database
@@ -56,25 +34,24 @@ from vidlake.events import emit
 from vidlake.services import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset
+from vidlake.vod.upload_receiver import (
+    MAX_UPLOAD_BYTES,
+    Chunk,
+    OffsetMismatch,
+    receive,
+    reset_offset,
+    staging_path,
+    upload_lock,
+)
 
 log = logging.getLogger(__name__)
 
-#: Largest upload accepted, in bytes (50 GiB). A module constant, not a setting (see docs/uploads.md).
-MAX_UPLOAD_BYTES = 50 * 1024**3
 #: Seconds an upload URL stays valid by default, and the accepted range (as Mux).
 DEFAULT_TIMEOUT_S = 3600
 MIN_TIMEOUT_S = 60
 MAX_TIMEOUT_S = 604_800
-#: Bytes buffered in memory before they are written to the staging file.
-WRITE_BUFFER_BYTES = 1024 * 1024
 #: Longest ``Upload-Metadata`` header kept (characters).
 MAX_METADATA_CHARS = 4096
-#: tus ``Upload-Checksum`` algorithms.
-CHECKSUM_ALGORITHMS: dict[str, Callable[[], Any]] = {
-    "sha1": hashlib.sha1,
-    "md5": hashlib.md5,
-    "sha256": hashlib.sha256,
-}
 #: Statuses after which an upload accepts no more bytes.
 GONE_STATUSES = ("cancelled", "timed_out", "errored")
 
@@ -88,32 +65,6 @@ class UploadGone(VidlakeError):
 
 class UploadComplete(Conflict):
     """Every byte of the upload was received and its asset created; further writes are refused."""
-
-
-class OffsetMismatch(Conflict):
-    """The write does not start at the upload's committed offset."""
-
-    def __init__(self, expected: int, message: str) -> None:
-        super().__init__(message)
-        self.expected = expected
-
-
-class ChecksumMismatch(VidlakeError):
-    """The chunk's ``Upload-Checksum`` does not match its bytes (tus status 460); the chunk is discarded."""
-
-    status_code = 460
-    error_type = "checksum_mismatch"
-
-
-class RangeNotSatisfiable(VidlakeError):
-    """The chunk lies outside the upload's declared total length."""
-
-    status_code = 416
-    error_type = "range_not_satisfiable"
-
-
-class UploadInterrupted(InvalidParameters):
-    """The request body ended before it was complete (the client went away)."""
 
 
 @dataclass(frozen=True)
@@ -143,37 +94,7 @@ class UploadState:
         return self.length is not None and self.offset == self.length
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """How to receive one request body.
-
-    ``start`` is the byte offset the body begins at; it must equal the committed offset unless
-    ``restart`` (a whole-file PUT, which begins again at 0). ``size`` is the exact byte count the body
-    must carry (``Content-Range``), ``total`` the upload's total length declared with it, ``final``
-    says the body ends the upload whatever its size (a plain PUT). ``keep_partial`` keeps the bytes of a
-    body that stops early (tus), otherwise they are discarded. ``checksum`` is (algorithm, digest) to
-    verify the body against (tus ``Upload-Checksum``). ``content_length`` (bytes, from the request
-    header) lets a body that cannot fit be refused before it is read; ``need_length`` refuses the write
-    while the upload's total length is unknown (tus PATCH before creation).
-    """
-
-    start: int
-    size: int | None = None
-    total: int | None = None
-    final: bool = False
-    keep_partial: bool = False
-    checksum: tuple[str, bytes] | None = None
-    restart: bool = False
-    content_length: int | None = None
-    need_length: bool = False
-
-
 # --- paths and public shape ---------------------------------------------------------------------
-
-
-def staging_path(data_dir: Path, upload_id: str) -> Path:
-    """The staging file of an upload: ``{data_dir}/uploads/{id}.part``."""
-    return Path(data_dir) / "uploads" / f"{upload_id}.part"
 
 
 def source_key(environment_id: str, upload_id: str) -> str:
@@ -403,238 +324,35 @@ def terminate(services: Services, upload_id: str) -> UploadState:
     return load_state(services, upload_id)
 
 
-class _Locks:
-    """One ``asyncio.Lock`` per upload id, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-_LOCKS = _Locks()
-
-
-def upload_lock(upload_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-    """The lock that serialises writes to one upload in this process."""
-    return _LOCKS.hold(upload_id)
-
-
-class _StagingLost(Exception):
-    """The staging file holds fewer bytes than the committed offset."""
-
-
-def _open_at(path: Path, start: int) -> BinaryIO:
-    """Open (create) the staging file, truncated to ``start`` bytes, positioned at ``start``."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        handle = os.fdopen(fd, "r+b")
-        if os.fstat(fd).st_size < start:
-            handle.close()
-            raise _StagingLost(str(path))
-        handle.truncate(start)
-        handle.seek(start)
-    except OSError as exc:
-        raise _disk_error(exc, path.stem) from exc
-    return handle
-
-
-def _disk_error(exc: OSError, upload_id: str) -> StorageError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StorageFull(f"no space left on the staging disk for upload {upload_id!r}")
-    return StorageError(f"writing the staging file of upload {upload_id!r} failed: {exc.strerror or exc}")
-
-
-def _write(handle: BinaryIO, data: bytes, upload_id: str) -> None:
-    try:
-        handle.write(data)
-    except OSError as exc:
-        raise _disk_error(exc, upload_id) from exc
-
-
-def _sync(handle: BinaryIO, upload_id: str) -> None:
-    try:
-        handle.flush()
-        os.fsync(handle.fileno())
-    except OSError as exc:
-        raise _disk_error(exc, upload_id) from exc
-
-
-def _discard(handle: BinaryIO, start: int) -> None:
-    handle.truncate(start)
-    handle.flush()
-
-
-def _commit(services: Services, upload_id: str, old_offset: int, new_offset: int, length: int | None) -> bool:
-    """Move the committed offset from ``old_offset`` to ``new_offset`` if nothing else moved it."""
-    values: dict[str, Any] = {"offset": new_offset}
-    if length is not None:
-        values["length"] = length
-    with services.db.session() as session:
-        result = session.execute(update(Upload).where(Upload.id == upload_id, Upload.status == "waiting",
-                                                      Upload.offset == old_offset).values(**values))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _reset(services: Services, upload_id: str, old_offset: int) -> None:
-    """The staging file lost bytes: start the upload over from byte 0."""
-    log.warning("upload %s: staging file shorter than the committed offset %d; restarting at 0",
-                upload_id, old_offset)
-    with services.db.session() as session:
-        session.execute(update(Upload).where(Upload.id == upload_id, Upload.status == "waiting",
-                                             Upload.offset == old_offset).values(offset=0))
-
-
-def _limit(state: UploadState, chunk: Chunk, start: int) -> tuple[int, int | None]:
-    """(largest body accepted in bytes, total length in force) for ``chunk``; raises on bad ranges."""
-    total = chunk.total
-    if total is not None:
-        if total > MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(f"total length {total} is larger than the maximum upload size "
-                                  f"({MAX_UPLOAD_BYTES} bytes)")
-        if state.length is not None and total != state.length and not chunk.restart:
-            raise Conflict(f"total length {total} differs from the length declared before ({state.length})")
-        if chunk.size is not None and start + chunk.size > total:
-            raise RangeNotSatisfiable(f"the chunk ends at byte {start + chunk.size - 1}, past the total "
-                                      f"length {total}")
-    elif not chunk.restart:
-        total = state.length
-    limit = MAX_UPLOAD_BYTES - start
-    if total is not None:
-        limit = min(limit, total - start)
-    if chunk.size is not None:
-        limit = min(limit, chunk.size)
-    return limit, total
-
-
 async def append(services: Services, upload_id: str, body: AsyncIterator[bytes], chunk: Chunk) -> UploadState:
-    """Receive ``body`` into the upload's staging file as described by ``chunk``; commit the new offset
-    and, when every byte is in, create the asset. Returns the state after the write.
+    """Receive ``body`` as described by ``chunk`` (see ``upload_receiver.receive``) under the upload's
+    lock and, when every byte is in, create the asset. Returns the state after the write.
 
-    Raises ``NotFound``, ``UploadGone``, ``UploadComplete``, ``OffsetMismatch`` (409),
-    ``RangeNotSatisfiable`` (416), ``PayloadTooLarge`` (413), ``InvalidParameters`` (body size differs
-    from ``chunk.size``), ``ChecksumMismatch`` (460) or ``UploadInterrupted`` (the body stopped early).
+    Raises ``NotFound``, ``UploadGone``, ``UploadComplete``, ``OffsetMismatch`` (409), or the
+    receiver's errors (416, 413, 400, 460, ``UploadInterrupted``, storage errors).
     """
     async with upload_lock(upload_id):
-        state = await anyio.to_thread.run_sync(load_state, services, upload_id)
-        if state.status == "waiting" and state.full:
-            state = await anyio.to_thread.run_sync(finalize, services, upload_id)
+        state = await _finish_if_full(services, await anyio.to_thread.run_sync(load_state, services, upload_id))
         require_writable(state)
-        start = 0 if chunk.restart else state.offset
-        if chunk.start != start:
-            raise OffsetMismatch(state.offset, f"the write starts at byte {chunk.start} but the upload has "
-                                               f"{state.offset} bytes: resume at byte {state.offset}")
-        limit, total = _limit(state, chunk, start)
-        if chunk.need_length and total is None:
-            raise InvalidParameters("Upload-Length: unknown; declare it first with POST {upload url}/tus")
-        if chunk.content_length is not None and chunk.content_length > limit:
-            if chunk.size is not None and limit == chunk.size:
-                raise InvalidParameters(f"Content-Length {chunk.content_length} differs from the {chunk.size} "
-                                        "bytes of Content-Range")
-            raise PayloadTooLarge(f"the body ({chunk.content_length} bytes) goes past the upload's total length "
-                                  f"({start + limit} bytes)")
-        path = staging_path(services.settings.data_dir, upload_id)
-        try:
-            handle = await anyio.to_thread.run_sync(_open_at, path, start)
-        except _StagingLost:
-            await anyio.to_thread.run_sync(_reset, services, upload_id, state.offset)
-            raise OffsetMismatch(0, "the upload's received bytes were lost on the server: resume at byte 0") \
-                from None
-        try:
-            received = await _receive(handle, body, chunk, start, limit, services, upload_id, state.offset)
-        finally:
-            await anyio.to_thread.run_sync(handle.close)
-        new_offset = start + received
-        length = new_offset if chunk.final else total
-        if not await anyio.to_thread.run_sync(_commit, services, upload_id, state.offset, new_offset, length):
+        if not await receive(services, upload_id, state.offset, state.length, body, chunk):
             return await anyio.to_thread.run_sync(_commit_refused, services, upload_id)
-        state = await anyio.to_thread.run_sync(load_state, services, upload_id)
-        if state.full:
+        return await _finish_if_full(services, await anyio.to_thread.run_sync(load_state, services, upload_id))
+
+
+async def settle(services: Services, upload_id: str) -> UploadState:
+    """The upload's state (after lazy expiry), finishing an upload whose bytes are all in but whose
+    asset is not made yet (a crash in between). Raises ``NotFound``."""
+    state = await anyio.to_thread.run_sync(load_state, services, upload_id)
+    if state.status == "waiting" and state.full:
+        async with upload_lock(upload_id):
             state = await anyio.to_thread.run_sync(finalize, services, upload_id)
-        return state
+    return state
 
 
-async def _receive(handle: BinaryIO, body: AsyncIterator[bytes], chunk: Chunk, start: int, limit: int,
-                   services: Services, upload_id: str, old_offset: int) -> int:
-    """Stream ``body`` into ``handle``; returns the byte count, fsynced. Cleans up and raises on errors.
-
-    An exception from ``body`` itself is an interruption (the client went away); a failing disk write
-    is a storage error (``StorageFull`` / ``StorageError``) and the chunk is discarded.
-    """
-    hasher = CHECKSUM_ALGORITHMS[chunk.checksum[0]]() if chunk.checksum else None
-    buffer = bytearray()
-    received = 0
-    interrupted: Exception | None = None
-    failure: VidlakeError | None = None
-    pieces = body.__aiter__()
-    try:
-        while True:
-            try:
-                piece = await pieces.__anext__()
-            except StopAsyncIteration:
-                break
-            except Exception as exc:
-                interrupted = exc
-                break
-            received += len(piece)
-            if received > limit:
-                if chunk.size is not None and limit == chunk.size:
-                    failure = InvalidParameters(f"the body is longer than the {chunk.size} bytes its Content-Range "
-                                                "declares")
-                else:
-                    failure = PayloadTooLarge(f"the body goes past the upload's total length ({start + limit} bytes)")
-                break
-            if hasher is not None:
-                hasher.update(piece)
-            buffer += piece
-            if len(buffer) >= WRITE_BUFFER_BYTES:
-                data = bytes(buffer)
-                buffer.clear()
-                await anyio.to_thread.run_sync(_write, handle, data, upload_id)
-        if interrupted is not None:
-            if chunk.keep_partial and chunk.checksum is None and received > 0:
-                await anyio.to_thread.run_sync(_write, handle, bytes(buffer), upload_id)
-                await anyio.to_thread.run_sync(_sync, handle, upload_id)
-                await anyio.to_thread.run_sync(_commit, services, upload_id, old_offset, start + received, None)
-                raise UploadInterrupted(f"the request body stopped after {received} bytes; they were kept") \
-                    from interrupted
-            failure = UploadInterrupted(f"the request body stopped after {received} bytes; the chunk was discarded")
-        elif failure is None and chunk.size is not None and received != chunk.size:
-            failure = InvalidParameters(f"the body has {received} bytes but its Content-Range declares {chunk.size}")
-        elif failure is None and chunk.final and start + received == 0:
-            failure = InvalidParameters("the body is empty: an upload needs at least one byte")
-        elif failure is None and hasher is not None and chunk.checksum is not None \
-                and hasher.digest() != chunk.checksum[1]:
-            failure = ChecksumMismatch(f"Upload-Checksum: the {chunk.checksum[0]} digest of the {received} bytes "
-                                       "received does not match; the chunk was discarded")
-        if failure is not None:
-            raise failure
-        if buffer:
-            await anyio.to_thread.run_sync(_write, handle, bytes(buffer), upload_id)
-        await anyio.to_thread.run_sync(_sync, handle, upload_id)
-        return received
-    except StorageError:
-        with contextlib.suppress(OSError):
-            await anyio.to_thread.run_sync(_discard, handle, start)
-        raise
-    except VidlakeError as exc:
-        if not isinstance(exc, UploadInterrupted) or not chunk.keep_partial or chunk.checksum is not None:
-            with contextlib.suppress(OSError):
-                await anyio.to_thread.run_sync(_discard, handle, start)
-        raise
+async def _finish_if_full(services: Services, state: UploadState) -> UploadState:
+    if state.status == "waiting" and state.full:
+        return await anyio.to_thread.run_sync(finalize, services, state.id)
+    return state
 
 
 def _commit_refused(services: Services, upload_id: str) -> UploadState:
@@ -657,7 +375,7 @@ def finalize(services: Services, upload_id: str) -> UploadState:
     path = staging_path(settings.data_dir, upload_id)
     size = path.stat().st_size if path.exists() else -1
     if size < state.length:
-        _reset(services, upload_id, state.offset)
+        reset_offset(services, upload_id, state.offset)
         raise OffsetMismatch(0, "the upload's received bytes were lost on the server: resume at byte 0")
     if size > state.length:
         os.truncate(path, state.length)

@@ -15,12 +15,12 @@ import av
 import pytest
 from srt_media import FPS, GOP, h264_aac_args, source_args
 
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import PublishInfo
 from vidlake.live.srt import lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.server import SrtServer
 from vidlake.live.srt.target import SrtPublishTarget, TsFileTarget
+from vidlake.live.stats import SessionStats
+from vidlake.live.target import PublishInfo
 
 pytestmark = [
     pytest.mark.anyio,

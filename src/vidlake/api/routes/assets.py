@@ -14,6 +14,7 @@ from vidlake.core.clock import now
 from vidlake.core.errors import NotFound
 from vidlake.core.netguard import check_url
 from vidlake.db.models import Asset, PlaybackId
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.vod import assets as svc
 
 router = APIRouter(prefix="/video/v1/assets", tags=["assets"])
@@ -78,7 +79,7 @@ def create_playback_id(asset_id: str, body: PlaybackIdCreate, principal: Princip
                        session: SessionDep) -> dict[str, Any]:
     """Add a playback id."""
     asset = svc.get_asset(session, principal.environment_id, asset_id)
-    pid = svc.add_playback_id(session, asset.environment_id, body.policy, asset_id=asset.id)
+    pid = add_playback_id(session, asset.environment_id, body.policy, asset_id=asset.id)
     return {"data": {"id": pid.id, "policy": pid.policy}}
 
 

@@ -7,15 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from vidlake.api.deps import PrincipalDep, SessionDep
+from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.assets import PlaybackIdCreate
 from vidlake.api.schemas.common import Page, page_params
 from vidlake.api.schemas.live import LiveStreamCreate, SimulcastTargetCreate
 from vidlake.core.errors import NotFound
+from vidlake.core.netguard import check_url
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
+from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.live import ingest
 from vidlake.live import streams as svc
-from vidlake.vod.assets import add_playback_id
+from vidlake.live.simulcast import SCHEMES
 
 router = APIRouter(prefix="/video/v1/live-streams", tags=["live streams"])
 
@@ -27,9 +29,17 @@ def _owner_call(fn_name: str, arg: str) -> None:
         getattr(owner, fn_name)(arg)
 
 
+def _check_targets(services: ServicesDep, targets: list[tuple[str, SimulcastTargetCreate]]) -> None:
+    """Refuse simulcast target URLs whose host is loopback/private (checked again at every publish)."""
+    for field, target in targets:
+        check_url(target.url, field=field, allow_private=services.settings.allow_private_networks, schemes=SCHEMES)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_live_stream(body: LiveStreamCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+def create_live_stream(body: LiveStreamCreate, principal: PrincipalDep, session: SessionDep,
+                       services: ServicesDep) -> dict[str, Any]:
     """Create a live stream; publish to ``rtmp://host:port/app/{stream_key}``."""
+    _check_targets(services, [(f"simulcast_targets[{i}].url", t) for i, t in enumerate(body.simulcast_targets or [])])
     stream = svc.create_live_stream(session, principal.environment_id, body.service_request())
     return {"data": svc.live_stream_public(session, stream)}
 
@@ -146,8 +156,9 @@ def delete_playback_id(live_stream_id: str, playback_id: str, principal: Princip
 
 @router.post("/{live_stream_id}/simulcast-targets", status_code=status.HTTP_201_CREATED)
 def create_simulcast_target(live_stream_id: str, body: SimulcastTargetCreate, principal: PrincipalDep,
-                            session: SessionDep) -> dict[str, Any]:
+                            session: SessionDep, services: ServicesDep) -> dict[str, Any]:
     """Add a simulcast target (used from the next publish on)."""
+    _check_targets(services, [("url", body)])
     stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
     target = svc.add_simulcast_target(session, stream, body.model_dump())
     session.flush()

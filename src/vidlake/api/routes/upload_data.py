@@ -32,16 +32,14 @@ from vidlake.api.errors import error_response
 from vidlake.core.errors import InvalidParameters, PayloadTooLarge, VidlakeError
 from vidlake.services import Services
 from vidlake.vod import uploads
-from vidlake.vod.uploads import (
+from vidlake.vod.upload_receiver import (
     CHECKSUM_ALGORITHMS,
-    MAX_METADATA_CHARS,
     MAX_UPLOAD_BYTES,
     Chunk,
     OffsetMismatch,
     RangeNotSatisfiable,
-    UploadGone,
-    UploadState,
 )
+from vidlake.vod.uploads import MAX_METADATA_CHARS, UploadGone, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -239,15 +237,6 @@ async def _load(services: Services, upload_id: str) -> UploadState:
     return await anyio.to_thread.run_sync(uploads.load_state, services, upload_id)
 
 
-async def _settled(services: Services, upload_id: str) -> UploadState:
-    """The state, finishing an upload whose bytes are all in but whose asset is not made yet (a crash)."""
-    state = await _load(services, upload_id)
-    if state.status == "waiting" and state.full:
-        async with uploads.upload_lock(upload_id):
-            state = await anyio.to_thread.run_sync(uploads.finalize, services, upload_id)
-    return state
-
-
 # --- routes ----------------------------------------------------------------------------------------
 
 
@@ -283,7 +272,7 @@ async def upload_put(upload_id: str, request: Request) -> Response:
         if rng.start is None or rng.end is None:
             if content_length:
                 raise InvalidParameters("Content-Range: a status query ('bytes */TOTAL') must have an empty body")
-            state = await _settled(services, upload_id)
+            state = await uploads.settle(services, upload_id)
             if state.status == "asset_created":
                 return _done(request, state)
             uploads.require_writable(state)
@@ -327,7 +316,7 @@ async def tus_head(upload_id: str, request: Request) -> Response:
 
 
 async def _head(upload_id: str, request: Request, services: Services) -> Response:
-    state = await _settled(services, upload_id)
+    state = await uploads.settle(services, upload_id)
     if state.status in uploads.GONE_STATUSES:
         raise UploadGone(f"upload {upload_id!r} is {state.status}")
     headers = _headers(request, state, offsets=True)

@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from vidlake.live.rtmp.registry import RegistryViews, SessionRegistry
-from vidlake.live.rtmp.target import StopReason
+from vidlake.live.registry import RegistryViews, SessionRegistry
 from vidlake.live.srt import lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.conn import Peer, SessionEnded, SrtAuthorize, SrtConnection
 from vidlake.live.srt.failures import FailureLog
 from vidlake.live.srt.streamid import BadStreamId, StreamId, parse_stream_id
+from vidlake.live.target import StopReason
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -25,17 +24,22 @@ class Check:
 
 
 def _ffmpeg_list(exe: str, what: str) -> str:
-    return subprocess.run([exe, "-hide_banner", f"-{what}"], capture_output=True, text=True, timeout=30).stdout
+    from vidlake.ffmpeg import FFmpegError, run_capture
+
+    try:
+        return run_capture(["-hide_banner", f"-{what}"], timeout_s=30, ffmpeg=exe)
+    except FFmpegError:
+        return ""
 
 
 def check_ffmpeg(settings: Settings) -> list[Check]:
     """ffmpeg found, and its encoders, filters and protocols."""
-    from vidlake.ffmpeg import FFmpegNotFoundError, ffmpeg_exe
+    from vidlake.ffmpeg import FFmpegError, FFmpegNotFoundError, ffmpeg_exe, run_capture
 
     try:
         exe = ffmpeg_exe(settings.ffmpeg or None)
-        version = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[0]
-    except (FFmpegNotFoundError, OSError, subprocess.SubprocessError) as exc:
+        version = run_capture(["-version"], timeout_s=30, ffmpeg=exe).split("\n")[0]
+    except (FFmpegNotFoundError, FFmpegError) as exc:
         return [Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg, or set VIDLAKE_FFMPEG to a binary")]
     checks = [Check("ffmpeg", True, f"{exe}: {version}")]
     encoders = _ffmpeg_list(exe, "encoders")

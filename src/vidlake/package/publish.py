@@ -1,4 +1,4 @@
-"""Publishing an HLS directory into storage while it is being written.
+"""Publishing an HLS directory into storage while it is being written (VOD encodes and live sessions).
 
 Segments and init files are uploaded once, then the media playlists, then the master, so a reader
 following playlists never meets a segment that is not there yet. With local storage ffmpeg writes in

@@ -24,8 +24,8 @@ from vidlake.live.stats import SessionStats
 from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
 from vidlake.package.live_hls import write_playlist
-from vidlake.services import Services
 from vidlake.package.publish import HlsPublisher
+from vidlake.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ vendor: $(HLS_JS)
 
 $(STAMP): $(VENV)/bin/python pyproject.toml $(HLS_JS)
 	$(PIP) install -q -e .
+	$(VENV)/bin/vidlake speech-model >/dev/null
 	@touch $@
 
 install: $(STAMP)

@@ -16,6 +16,7 @@ from vidlake.db.models import Asset, Environment
 from vidlake.edit import render, validate_edit
 from vidlake.edit.service import LibraryResolver, check_document
 from vidlake.services import Services
+from vidlake.speech.tracks import track_key
 from vidlake.startup import build_services
 from vidlake.storage import keys
 
@@ -36,7 +37,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
             {"id": "lecturet0", "type": "text", "text_type": "subtitles", "text_source": "generated_vod",
              "language_code": "zh", "name": "中文", "status": "ready"}]))
         session.add(Asset(id="silent", environment_id="env1", status="ready", duration=5.0, tracks=[]))
-    services.storage.put_bytes(keys.asset_image("env1", "lecture", "captions-zh.vtt"), VTT.encode(), "text/vtt")
+    services.storage.put_bytes(track_key("env1", "lecture", "lecturet0"), VTT.encode(), "text/vtt")
     yield services
     services.close()
 
@@ -74,7 +75,13 @@ def test_track_src_is_checked_and_burned(services: Services, tmp_path: Path) -> 
     assert (frame_at(out, 0.5).astype(float).min(axis=2) > 200).sum() > 300
 
 
-def test_missing_track_file_is_named(services: Services) -> None:
-    services.storage.delete(keys.asset_image("env1", "lecture", "captions-zh.vtt"))
+def test_older_track_file_and_missing_file(services: Services) -> None:
+    """Tracks made before text/{id}.vtt are read from captions-{language}.vtt, as playback serves them."""
+    services.storage.delete(track_key("env1", "lecture", "lecturet0"))
     (msg,) = _messages(services, "env1", _doc(src="asset:lecture"))
     assert "text track 'lecturet0' of asset 'lecture' is missing from storage" in msg
+    services.storage.put_bytes(keys.asset_image("env1", "lecture", "captions-zh.vtt"),
+                               b"WEBVTT\n\n00:00.000 --> 00:00.500\nx\n\n00:00.400 --> 00:01.000\ny\n", "text/vtt")
+    (msg,) = _messages(services, "env1", _doc(src="asset:lecture"))  # that file is the one read
+    assert msg.endswith("cues[1].start: 0.4 s is before the end of cue [0] (0.5 s); cues must be in time order "
+                        "and not overlap"), msg

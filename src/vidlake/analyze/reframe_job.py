@@ -113,7 +113,7 @@ def run_reframe(ctx: JobContext) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vidlake-reframe-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         try:
-            media = service._local_media(services, source, work)
+            media = service.local_media(services, source, work)
         except NotFound as exc:
             raise PermanentJobError(str(exc)) from exc
         ctx.progress(5)

@@ -24,8 +24,10 @@ from vidlake.api.routes import (
     signing_keys,
     system,
     templates,
+    tracks,
     upload_data,
     uploads,
+    vocabularies,
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
@@ -78,7 +80,7 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes)
+               templates, analyses, reframes, tracks, vocabularies)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}

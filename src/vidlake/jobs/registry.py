@@ -27,6 +27,7 @@ BUILTIN_MODULES = (
     "vidlake.analyze.jobs",
     "vidlake.edit.jobs",
     "vidlake.analyze.reframe_job",
+    "vidlake.speech.jobs",
 )
 
 

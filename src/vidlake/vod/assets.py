@@ -24,7 +24,8 @@ PROCESS_KIND = "vod.process"
 
 #: Settings accepted in asset creation (and ``new_asset_settings``), stored on the asset.
 PIPELINE_SETTINGS = ("mp4_support", "static_renditions", "max_resolution_tier", "normalize_audio",
-                     "video_quality", "encoding_tier", "master_access", "test", "analyses")
+                     "video_quality", "encoding_tier", "master_access", "test", "analyses",
+                     "generated_subtitles")
 
 
 def create_asset(

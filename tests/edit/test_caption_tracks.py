@@ -15,7 +15,7 @@ from vidlake.db.migrate import upgrade
 from vidlake.db.models import Asset, Environment
 from vidlake.edit import render, validate_edit
 from vidlake.edit.service import LibraryResolver, check_document
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.speech.tracks import track_key
 from vidlake.startup import build_services
 from vidlake.storage import keys

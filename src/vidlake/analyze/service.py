@@ -18,7 +18,7 @@ from vidlake.core.ids import new_id
 from vidlake.db.models import Analysis, Asset
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.speech.languages import display_name
 from vidlake.speech.tracks import track_key
 from vidlake.storage import keys

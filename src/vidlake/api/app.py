@@ -35,7 +35,7 @@ from vidlake.console import player
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
 from vidlake.live.metrics import LiveCollector
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.startup import build_services
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from vidlake.core.errors import ObjectNotFound
 from vidlake.db.models import Asset
 from vidlake.edit.captions_burn import MAX_TRACK_BYTES
 from vidlake.edit.validate import ResolveError
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.speech.tracks import track_key
 from vidlake.storage import keys
 

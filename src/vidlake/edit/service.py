@@ -48,7 +48,7 @@ from vidlake.edit.validate import BYTES_PER_LAYER_PIXEL, FieldError, Limits, Res
 from vidlake.events import emit
 from vidlake.ffmpeg import UnsupportedContainerError, demuxer_for
 from vidlake.jobs import queue
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 
 EDIT_KIND = "edit.render"

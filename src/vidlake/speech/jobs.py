@@ -15,7 +15,7 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.db.models import Asset
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.registry import after_success, job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.speech import languages, tracks
 from vidlake.speech.cues import to_webvtt
 from vidlake.speech.subtitles import SubtitleError, check_language, parse

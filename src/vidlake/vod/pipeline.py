@@ -24,7 +24,7 @@ from vidlake.jobs.context import JobContext
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
 from vidlake.package.publish import HlsPublisher
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as svc
 from vidlake.vod.ladder import Ladder, plan_ladder

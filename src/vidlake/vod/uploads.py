@@ -31,7 +31,7 @@ from vidlake.core.ids import new_id
 from vidlake.db.models import Upload
 from vidlake.db.session import Database
 from vidlake.events import emit
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset
 from vidlake.vod.upload_receiver import (

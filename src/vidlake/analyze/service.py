@@ -16,6 +16,7 @@ from vidlake.core.clock import now
 from vidlake.core.errors import InvalidParameters, NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import Analysis, Asset
+from vidlake.db.tenancy import get_owned
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
 from vidlake.runtime import Services
@@ -56,10 +57,7 @@ def create_analysis(session: Session, asset: Asset, kinds: list[str]) -> Analysi
 
 def get_analysis(session: Session, environment_id: str, analysis_id: str) -> Analysis:
     """The analysis, if it belongs to ``environment_id``."""
-    row = session.get(Analysis, analysis_id)
-    if row is None or row.environment_id != environment_id:
-        raise NotFound(f"analysis {analysis_id!r} not found")
-    return row
+    return get_owned(session, Analysis, analysis_id, environment_id, "analysis")
 
 
 def analysis_public(services: Services, analysis: Analysis, *, results: bool = True) -> dict[str, Any]:

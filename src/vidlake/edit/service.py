@@ -36,11 +36,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import Conflict, InvalidParameters, NotFound
+from vidlake.core.errors import Conflict, InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.core.netguard import check_url
 from vidlake.core.settings import Settings
 from vidlake.db.models import Asset, Edit, Job, Template
+from vidlake.db.tenancy import get_owned
 from vidlake.edit.caption_tracks import read_text_track
 from vidlake.edit.captions_burn import parse_source_key
 from vidlake.edit.templates import TemplateError, apply_template, placeholders
@@ -269,10 +270,7 @@ def create_edit(session: Session, services: Services, environment_id: str, docum
 
 def get_edit(session: Session, environment_id: str, edit_id: str) -> Edit:
     """The edit, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    edit = session.get(Edit, edit_id)
-    if edit is None or edit.environment_id != environment_id:
-        raise NotFound(f"edit {edit_id!r} not found")
-    return edit
+    return get_owned(session, Edit, edit_id, environment_id, "edit")
 
 
 def list_edits(session: Session, environment_id: str, offset: int, limit: int,
@@ -362,10 +360,7 @@ def create_template(session: Session, environment_id: str, name: str, document: 
 
 def get_template(session: Session, environment_id: str, template_id: str) -> Template:
     """The template, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    template = session.get(Template, template_id)
-    if template is None or template.environment_id != environment_id:
-        raise NotFound(f"template {template_id!r} not found")
-    return template
+    return get_owned(session, Template, template_id, environment_id, "template")
 
 
 def template_public(template: Template) -> dict[str, Any]:

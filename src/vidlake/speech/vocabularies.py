@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import InvalidParameters, NotFound
+from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.db.models import TranscriptionVocabulary
+from vidlake.db.tenancy import get_owned
 
 MAX_PHRASES = 1000
 MAX_PHRASE_CHARS = 100
@@ -62,10 +63,7 @@ def create(session: Session, environment_id: str, name: str | None, phrases: lis
 
 def get(session: Session, environment_id: str, vocabulary_id: str) -> TranscriptionVocabulary:
     """The vocabulary, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    row = session.get(TranscriptionVocabulary, vocabulary_id)
-    if row is None or row.environment_id != environment_id:
-        raise NotFound(f"transcription vocabulary {vocabulary_id!r} not found")
-    return row
+    return get_owned(session, TranscriptionVocabulary, vocabulary_id, environment_id, "transcription vocabulary")
 
 
 def list_rows(session: Session, environment_id: str, offset: int, limit: int) -> list[TranscriptionVocabulary]:

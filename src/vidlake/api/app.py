@@ -25,8 +25,10 @@ from vidlake.api.routes import (
     signing_keys,
     system,
     templates,
+    tracks,
     upload_data,
     uploads,
+    vocabularies,
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
@@ -34,7 +36,7 @@ from vidlake.console import player
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
 from vidlake.live.metrics import LiveCollector
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.startup import build_services
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes, effects)
+               templates, analyses, reframes, tracks, vocabularies, effects)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}

@@ -58,7 +58,8 @@ def resolve(session: Session, playback_id: str) -> PlaybackTarget:
                               hls_prefix=asset.hls_prefix, complete=asset.hls_complete, duration_s=asset.duration,
                               asset_id=asset.id, static_files=list(asset.static_renditions or []),
                               images_prefix=asset.images_prefix, cover_time_s=asset.settings.get("cover_time"),
-                              text_tracks=[t for t in asset.tracks or [] if t.get("type") == "text"])
+                              text_tracks=[t for t in asset.tracks or []
+                                           if t.get("type") == "text" and t.get("status") == "ready"])
     if pid.live_stream_id:
         target = resolve_live(session, pid)
         if target is None:

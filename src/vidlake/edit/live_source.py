@@ -29,7 +29,7 @@ from vidlake.live import recording
 from vidlake.live.recording import RecordedSegment
 from vidlake.live.recording import Recording as LiveRecording
 from vidlake.package import hls
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 __all__ = ["LiveRecording", "find_recording", "segments_source"]
 

@@ -35,7 +35,7 @@ from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset_from_file
 from vidlake.vod.probe import MediaRejected, probe

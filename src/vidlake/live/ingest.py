@@ -29,7 +29,7 @@ from vidlake.live.session import LiveSession
 from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.stats import SessionStats, health_public
 from vidlake.live.thumbnails import Thumbnailer
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from vidlake.live.thumbnails import Thumbnailer
 from vidlake.package import hls
 from vidlake.package.live_hls import write_playlist
 from vidlake.package.publish import HlsPublisher
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

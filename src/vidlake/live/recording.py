@@ -35,7 +35,7 @@ from vidlake.jobs.queue import enqueue
 from vidlake.live.pipeline import SEGMENT_SECONDS, variant_dir
 from vidlake.live.session import LiveSession, write_media_playlists
 from vidlake.package import hls
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as asset_svc
 

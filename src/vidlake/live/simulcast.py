@@ -16,7 +16,7 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.core.netguard import check_url
 from vidlake.db.models import SimulcastTarget
 from vidlake.live import streams
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from vidlake.live.registry import end_task
-from vidlake.live.srt import lib
+from vidlake.live.srt import abi, lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.failures import FailureLog
 from vidlake.live.srt.streamid import StreamId
@@ -44,7 +44,7 @@ Peer = tuple[str, int]
 #: ``authorize("srt", stream_key, peer)`` -> a target for an accepted publish, or ``None`` to refuse.
 SrtAuthorize = Callable[[str, str, Peer], Awaitable[SrtPublishTarget | None]]
 
-_BROKEN_STATES = frozenset({lib.SRTS_BROKEN, lib.SRTS_CLOSING, lib.SRTS_CLOSED, lib.SRTS_NONEXIST})
+_BROKEN_STATES = frozenset({abi.SRTS_BROKEN, abi.SRTS_CLOSING, abi.SRTS_CLOSED, abi.SRTS_NONEXIST})
 
 
 class _TargetFailed(Exception):
@@ -105,7 +105,7 @@ class SrtConnection:
         """Statistics of this connection's session (call on the loop)."""
         return self.inspector.snapshot()
 
-    def link_stats(self) -> lib.CBytePerfMon | None:
+    def link_stats(self) -> abi.CBytePerfMon | None:
         """libsrt's link statistics of the socket (``None`` once it is closed)."""
         with self._sock_lock:
             if self._sock_closed:
@@ -201,7 +201,7 @@ class SrtConnection:
         cfg = self.config
         assert self._loop is not None
         epoll = lib.Epoll.create()
-        buf = ctypes.create_string_buffer(lib.SRT_LIVE_MAX_PLSIZE + 44)
+        buf = ctypes.create_string_buffer(abi.SRT_LIVE_MAX_PLSIZE + 44)
         last_data = time.monotonic()
         try:
             epoll.add(self.sock)
@@ -226,7 +226,7 @@ class SrtConnection:
                     last_data = time.monotonic()
                     if not self._deliver_from_thread(bytes(batch)):
                         return StopReason.TARGET_ERROR
-                if broken or any(ev & lib.SRT_EPOLL_ERR for _fd, ev in events):
+                if broken or any(ev & abi.SRT_EPOLL_ERR for _fd, ev in events):
                     if not self._drain_tail(buf):
                         return StopReason.TARGET_ERROR
                     return self.stop_reason or StopReason.CLOSED
@@ -246,7 +246,7 @@ class SrtConnection:
         ``False`` if the target failed."""
         deadline = time.monotonic() + self.config.latency_ms / 1000.0 + 0.25
         while time.monotonic() < deadline and not self._stopping.is_set():
-            if lib.sockstate(self.sock) in (lib.SRTS_CLOSED, lib.SRTS_NONEXIST):
+            if lib.sockstate(self.sock) in (abi.SRTS_CLOSED, abi.SRTS_NONEXIST):
                 break
             batch = bytearray()
             while len(batch) < self.config.batch_bytes:

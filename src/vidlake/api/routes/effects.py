@@ -4,14 +4,14 @@ asset. The job row is the truth about status and progress; its result names the 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from vidlake.analyze.reframe_job import source_policies
 from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
-from vidlake.api.schemas.common import StrictModel
+from vidlake.api.schemas.common import NewAssetOptions
 from vidlake.core.errors import Conflict, InvalidParameters, NotFound
 from vidlake.db.models import Job
 from vidlake.edit.service import LibraryResolver
@@ -23,18 +23,11 @@ from vidlake.vod.assets import get_asset
 router = APIRouter(tags=["effects"])
 
 
-class EffectsCreate(StrictModel):
+class EffectsCreate(NewAssetOptions):
     """``effects``: the list (see docs/effects.md); ``playback_policy`` of the new asset defaults to
     the source's, ``passthrough`` to the source asset's id."""
 
     effects: list[Any] = Field(..., min_length=1)
-    playback_policy: list[Literal["public", "signed"]] | None = Field(None, max_length=5)
-    passthrough: str | None = Field(None, max_length=255)
-
-    @field_validator("playback_policy", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 def effects_public(job: Job) -> dict[str, Any]:

@@ -6,14 +6,14 @@ and its result names the new asset once it exists.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from vidlake.analyze.reframe_job import ASPECT_RATIOS, REFRAME_KIND, queue_reframe
 from vidlake.api.deps import PrincipalDep, SessionDep
-from vidlake.api.schemas.common import StrictModel
+from vidlake.api.schemas.common import NewAssetOptions
 from vidlake.core.errors import Conflict, InvalidParameters, NotFound
 from vidlake.db.models import Job
 from vidlake.vod.assets import get_asset
@@ -21,18 +21,11 @@ from vidlake.vod.assets import get_asset
 router = APIRouter(tags=["reframes"])
 
 
-class ReframeCreate(StrictModel):
+class ReframeCreate(NewAssetOptions):
     """``POST /video/v1/assets/{asset_id}/reframe``: ``aspect_ratio`` (width:height, e.g. ``"9:16"``);
     ``playback_policy`` and ``passthrough`` of the new asset default to the source asset's."""
 
     aspect_ratio: str = Field("9:16", max_length=16)
-    playback_policy: list[Literal["public", "signed"]] | None = Field(None, max_length=5)
-    passthrough: str | None = Field(None, max_length=255)
-
-    @field_validator("playback_policy", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 def reframe_public(job: Job) -> dict[str, Any]:

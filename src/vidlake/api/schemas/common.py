@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
@@ -20,6 +20,19 @@ class StrictModel(BaseModel):
     """Request bodies: unknown fields are errors that name the field."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class NewAssetOptions(StrictModel):
+    """Requests that make a new asset from another (reframe, effects): its ``playback_policy`` (one or a
+    list) and ``passthrough``; each route says what they default to."""
+
+    playback_policy: list[Literal["public", "signed"]] | None = Field(None, max_length=5)
+    passthrough: str | None = Field(None, max_length=255)
+
+    @field_validator("playback_policy", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class Page(BaseModel):

@@ -144,3 +144,21 @@ def test_invalid_cube_is_a_400_naming_the_field() -> None:
             parse_effects([{"type": "sharpen"}, {"type": "lut", "cube": bad}])
         assert info.value.messages[0].startswith("effects[1].cube: not a valid .cube: "), info.value.messages
         assert why in info.value.messages[0]
+
+
+def test_a_dying_encoder_raises_and_models_are_shared(face_clip, tmp_path: Path) -> None:
+    from vidlake.effects import models, parse_effects, render_file, stream_info
+    from vidlake.effects.pipeline import Encoding
+    from vidlake.ffmpeg import FFmpegError, MediaInput
+
+    src, frames, _ = face_clip
+    info = stream_info(640, 360, 25, len(frames) / 25)
+    params = parse_effects([{"type": "face_blur"}])
+    with pytest.raises(FFmpegError, match="encoder"):
+        render_file(MediaInput.untrusted(src, "mov"), tmp_path / "x.mp4", params, info, has_audio=False,
+                    work_dir=tmp_path, encoding=Encoding(preset="no-such-preset"), timeout_s=60)
+    created = models.CREATED.get("face_detection", 0)
+    for name in ("a.mp4", "b.mp4"):  # later runs borrow the pooled model instead of loading another
+        render_file(MediaInput.untrusted(src, "mov"), tmp_path / name, params, info, has_audio=False,
+                    work_dir=tmp_path, timeout_s=60)
+    assert models.CREATED.get("face_detection", 0) == max(created, 1)

@@ -113,6 +113,10 @@ def _threaded(items: Iterable[T], maxsize: int) -> Iterator[T]:
             q.put((1, None))
         except BaseException as exc:  # handed to the consumer
             q.put((2, exc))
+        finally:  # a generator stopped early runs its own cleanup (models back to the pool) now
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()

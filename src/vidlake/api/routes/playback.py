@@ -25,6 +25,7 @@ from vidlake.deliver.images import cached_image, digest
 from vidlake.deliver.media import pick_rung
 from vidlake.deliver.serve import IMMUTABLE, headers_for, image_key, serve_key
 from vidlake.ffmpeg import MediaInput
+from vidlake.package.publish import content_type
 from vidlake.storage import keys
 
 router = APIRouter(tags=["playback"])

@@ -1,0 +1,87 @@
+"""Mux's official Node SDK (``@mux/mux-node``) against a real Vidlake server: only the base URL changes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from media import FileServer, make_av
+from mux_node import available, run_node
+from services import VidlakeServer
+from test_assets import wait_asset
+from webhook_receiver import Receiver
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not available(), reason="npm ci has not installed @mux/mux-node")]
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = Receiver([])
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def ready(server: VidlakeServer, receiver: Receiver,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A webhook endpoint, then a ready asset with a public and a signed playback id, made by the SDK."""
+    root = tmp_path_factory.mktemp("node")
+    make_av(root / "clip.mp4", seconds=3)
+    files = FileServer(root)
+    with server.client() as c:
+        hook = c.post("/system/v1/webhooks", json={"url": receiver.url}).json()["data"]
+    asset = node(server, """
+        return await mux.video.assets.create({ inputs: [{ url: input.url }], playback_policies: ['public', 'signed'],
+                                               passthrough: 'node' });
+    """, url=f"{files.url}/clip.mp4")
+    with server.client() as c:
+        asset = wait_asset(c, asset["id"])
+    files.close()
+    yield {"asset": asset, "secret": hook["secret"], "files": root}
+
+
+def node(server: VidlakeServer, script: str, **values: Any) -> Any:
+    """``run_node`` against ``server`` with its bootstrap token."""
+    return run_node(script, server.url, server.auth, **values)
+
+
+def _pid(asset: dict[str, Any], policy: str) -> str:
+    return str(next(p["id"] for p in asset["playback_ids"] if p["policy"] == policy))
+
+
+def test_webhook_unwrapped_by_the_sdk(server: VidlakeServer, receiver: Receiver, ready: dict[str, Any]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(b'"video.asset.ready"' in body for _, body in receiver.calls):
+        time.sleep(0.1)
+    headers, body = next((h, b) for h, b in receiver.calls if b'"video.asset.ready"' in b)
+    event = node(server, "return await mux.webhooks.unwrap(input.body, input.headers);",
+                 body=body.decode(), headers=headers, webhookSecret=ready["secret"])
+    assert event["type"] == "video.asset.ready" and event["object"] == {"type": "asset", "id": ready["asset"]["id"]}
+    assert event["data"]["id"] == ready["asset"]["id"] and event["data"]["status"] == "ready"
+    assert event["environment"]["id"] and event["attempts"] == [] and event["created_at"].endswith("Z")
+    # A tampered body or another secret is refused by the SDK's own check.
+    tampered = body.replace(b'"ready"', b'"errored"', 1)
+    for values in ({"body": tampered.decode(), "webhookSecret": ready["secret"]},
+                   {"body": body.decode(), "webhookSecret": "another-secret"}):
+        with pytest.raises(AssertionError, match="signature"):
+            node(server, "return await mux.webhooks.unwrap(input.body, input.headers);", headers=headers, **values)
+    assert json.loads(body)["data"] == event["data"]
+
+
+def test_signed_playback_url_from_the_sdk_jwt_helper(server: VidlakeServer, ready: dict[str, Any]) -> None:
+    pid = _pid(ready["asset"], "signed")
+    with server.client() as c:
+        key = c.post("/system/v1/signing-keys").json()["data"]
+    tokens = node(server, """
+        const opts = { keyId: input.keyId, keySecret: input.keySecret, expiration: '1h' };
+        return { video: await mux.jwt.signPlaybackId(input.pid, { ...opts, type: 'video' }),
+                 thumbnail: await mux.jwt.signPlaybackId(input.pid, { ...opts, type: 'thumbnail' }) };
+    """, pid=pid, keyId=key["id"], keySecret=key["private_key"])
+    assert httpx.get(f"{server.url}/{pid}.m3u8", params={"token": tokens["video"]}).status_code == 200
+    assert httpx.get(f"{server.url}/{pid}/thumbnail.jpg", params={"token": tokens["thumbnail"]}).status_code == 200
+    assert httpx.get(f"{server.url}/{pid}.m3u8", params={"token": tokens["thumbnail"]}).status_code == 403
+    assert httpx.get(f"{server.url}/{pid}.m3u8").status_code == 403

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from media import FileServer, make_av
-from mux_node import available, run_node
+from mux_node import NodeError, available, run_node
 from services import VidlakeServer
 from test_assets import wait_asset
 from webhook_receiver import Receiver
@@ -85,3 +85,24 @@ def test_signed_playback_url_from_the_sdk_jwt_helper(server: VidlakeServer, read
     assert httpx.get(f"{server.url}/{pid}/thumbnail.jpg", params={"token": tokens["thumbnail"]}).status_code == 200
     assert httpx.get(f"{server.url}/{pid}.m3u8", params={"token": tokens["thumbnail"]}).status_code == 403
     assert httpx.get(f"{server.url}/{pid}.m3u8").status_code == 403
+
+
+def test_asset_reads_with_the_sdk(server: VidlakeServer, ready: dict[str, Any]) -> None:
+    asset = ready["asset"]
+    out = node(server, """
+        const info = await mux.video.assets.retrieveInputInfo(input.id);
+        const owner = await mux.video.playbackIds.retrieve(input.pid);
+        const asset = await mux.video.assets.retrieve(input.id);
+        return { info, owner, passthrough: asset.passthrough };
+    """, id=asset["id"], pid=_pid(asset, "public"))
+    assert out["passthrough"] == "node"
+    assert {t["type"] for t in out["info"][0]["file"]["tracks"]} == {"video", "audio"}
+    assert out["owner"]["object"] == {"type": "asset", "id": asset["id"]}
+
+
+def test_spaces_and_drm_answer_not_supported_to_the_sdk(server: VidlakeServer) -> None:
+    for script in ("return await mux.video.drmConfigurations.list();",
+                   "return await mux.video.drmConfigurations.retrieve('d1');"):
+        with pytest.raises(NodeError, match="not supported") as caught:
+            node(server, script)
+        assert caught.value.status == 400

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import mux_python
 import pytest
 from media import FileServer, make_av
+from mux_python.api.spaces_api import SpacesApi  # in the SDK, not exported at its top level
+from mux_python.models.create_space_request import CreateSpaceRequest
 from services import VidlakeServer
 from test_assets import wait_asset
 
@@ -55,7 +59,16 @@ def test_assets_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> No
     api.delete_asset_playback_id(asset.id, pid.id)
     updated = api.update_asset(asset.id, mux_python.UpdateAssetRequest(passthrough="renamed")).data
     assert updated.passthrough == "renamed"
+    info = api.get_asset_input_info(asset.id).data
+    assert info[0].settings.url == f"{files.url}/clip.mp4" and info[0].file.container_format
+    by_type = {t.type: t for t in info[0].file.tracks}
+    assert (by_type["video"].width, by_type["video"].height) == (640, 360) and by_type["video"].encoding == "h264"
+    assert by_type["audio"].channels >= 1 and by_type["audio"].sample_rate > 0
+    owner = mux_python.PlaybackIDApi(_client(server)).get_asset_or_livestream_id(asset.playback_ids[0].id).data
+    assert (owner.object.type, owner.object.id, owner.policy) == ("asset", asset.id, "public")
     api.delete_asset(asset.id)
+    with pytest.raises(mux_python.exceptions.NotFoundException):
+        mux_python.PlaybackIDApi(_client(server)).get_asset_or_livestream_id(asset.playback_ids[0].id)
     with pytest.raises(mux_python.exceptions.NotFoundException):
         api.get_asset(asset.id)
 
@@ -67,6 +80,34 @@ def test_signing_keys_with_the_mux_sdk(server: VidlakeServer) -> None:
     assert key.id in [k.id for k in api.list_signing_keys().data]
     assert api.get_signing_key(key.id).data.id == key.id
     api.delete_signing_key(key.id)
+
+
+def test_legacy_url_signing_keys_with_the_mux_sdk(server: VidlakeServer) -> None:
+    api = mux_python.URLSigningKeysApi(_client(server))
+    key = api.create_url_signing_key().data
+    assert key.private_key and key.id in [k.id for k in api.list_url_signing_keys().data]
+    assert api.get_url_signing_key(key.id).data.id == key.id
+    # The same keys as /system/v1/signing-keys.
+    assert mux_python.SigningKeysApi(_client(server)).get_signing_key(key.id).data.id == key.id
+    api.delete_url_signing_key(key.id)
+    with pytest.raises(mux_python.exceptions.NotFoundException):
+        api.get_url_signing_key(key.id)
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: SpacesApi(c).list_spaces(),
+    lambda c: SpacesApi(c).create_space(CreateSpaceRequest()),
+    lambda c: SpacesApi(c).start_space_broadcast("s1", "b1"),
+    lambda c: mux_python.DRMConfigurationsApi(c).list_drm_configurations(),
+    lambda c: mux_python.DRMConfigurationsApi(c).get_drm_configuration("d1"),
+    lambda c: mux_python.WebInputsApi(c).list_web_inputs(),
+])
+def test_spaces_and_drm_answer_not_supported(server: VidlakeServer, call: Any) -> None:
+    with pytest.raises(mux_python.exceptions.ApiException) as caught:
+        call(_client(server))
+    assert caught.value.status == 400
+    error = json.loads(caught.value.body)["error"]
+    assert error["type"] == "not_supported" and "not supported" in error["messages"][0]
 
 
 def test_sdk_sees_mux_shaped_errors(server: VidlakeServer) -> None:

@@ -20,10 +20,12 @@ from vidlake.api.routes import (
     jobs,
     live_streams,
     playback,
+    playback_id_lookup,
     reframes,
     signing_keys,
     system,
     templates,
+    unsupported,
     upload_data,
     uploads,
     webhooks,
@@ -78,9 +80,10 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes)
+               templates, analyses, reframes, playback_id_lookup, unsupported)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(signing_keys.legacy_router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls

@@ -197,3 +197,23 @@ def delete_asset(session: Session, storage: Storage, asset: Asset) -> None:
                 job.state = "cancelled"
                 job.finished_at = now()
     storage.delete_prefix(keys.asset_prefix(asset.environment_id, asset.id) + "/")
+
+
+def input_info(asset: Asset) -> list[dict[str, Any]]:
+    """Mux's ``input-info``: the input's settings and what probing found in the file (container, and per
+    track its codec, pixel size, frame rate in frames per second, sample rate in Hz, channels, duration in
+    seconds); empty until the input has been probed."""
+    probe = asset.probe
+    if not probe:
+        return []
+    duration = probe.get("duration")
+    tracks: list[dict[str, Any]] = []
+    if probe.get("video"):
+        tracks.append({"type": "video", "encoding": probe["video"], "duration": duration,
+                       "width": probe.get("width"), "height": probe.get("height"),
+                       "frame_rate": probe.get("frame_rate")})
+    if probe.get("audio"):
+        tracks.append({"type": "audio", "encoding": probe["audio"], "duration": duration,
+                       "sample_rate": probe.get("sample_rate"), "channels": probe.get("channels")})
+    settings = {"url": asset.input_url} if asset.input_url else {}
+    return [{"settings": settings, "file": {"container_format": probe.get("format"), "tracks": tracks}}]

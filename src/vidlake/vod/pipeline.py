@@ -136,8 +136,14 @@ def _describe(asset: Asset, result: ProbeResult, ladder: Ladder) -> None:
     asset.duration = round(duration, 6)
     asset.resolution_tier = _tier(ladder)
     asset.probe = {"format": result.format_name, "size_bytes": result.size_bytes, "bit_rate": result.bit_rate,
+                   "duration": result.duration_s,
                    "video": result.video.codec if result.video else None,
-                   "audio": result.audio.codec if result.audio else None}
+                   "audio": result.audio.codec if result.audio else None,
+                   "width": result.video.width if result.video else None,
+                   "height": result.video.height if result.video else None,
+                   "frame_rate": result.video.frame_rate if result.video else None,
+                   "sample_rate": result.audio.sample_rate if result.audio else None,
+                   "channels": result.audio.channels if result.audio else None}
     asset.updated_at = now()
 
 

@@ -50,6 +50,12 @@ def get_asset(asset_id: str, principal: PrincipalDep, session: SessionDep) -> di
     return {"data": svc.asset_public(session, svc.get_asset(session, principal.environment_id, asset_id))}
 
 
+@router.get("/{asset_id}/input-info")
+def get_input_info(asset_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """What the input file holds (container and tracks), as Mux's ``input-info``."""
+    return {"data": svc.input_info(svc.get_asset(session, principal.environment_id, asset_id))}
+
+
 @router.patch("/{asset_id}")
 def update_asset(asset_id: str, body: AssetUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     """Update ``passthrough``."""

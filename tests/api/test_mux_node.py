@@ -106,3 +106,23 @@ def test_spaces_and_drm_answer_not_supported_to_the_sdk(server: VidlakeServer) -
         with pytest.raises(NodeError, match="not supported") as caught:
             node(server, script)
         assert caught.value.status == 400
+
+
+def test_static_renditions_with_the_sdk(server: VidlakeServer, ready: dict[str, Any]) -> None:
+    asset = ready["asset"]
+    created = node(server, """
+        return await mux.video.assets.createStaticRendition(input.id, { resolution: 'audio-only' });
+    """, id=asset["id"])
+    assert created["status"] == "preparing" and created["name"] == "audio.m4a"
+    deadline = time.monotonic() + 120
+    status = "preparing"
+    while status == "preparing" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        files = node(server, "return (await mux.video.assets.retrieve(input.id)).static_renditions.files;",
+                     id=asset["id"])
+        status = next(f["status"] for f in files if f["id"] == created["id"])
+    assert status == "ready"
+    assert httpx.get(f"{server.url}/{_pid(asset, 'public')}/audio.m4a").status_code == 200
+    node(server, "await mux.video.assets.deleteStaticRendition(input.id, input.rid);", id=asset["id"],
+         rid=created["id"])
+    assert httpx.get(f"{server.url}/{_pid(asset, 'public')}/audio.m4a").status_code == 404

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import mux_python
 import pytest
 from media import FileServer, make_av
@@ -71,6 +73,54 @@ def test_assets_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> No
         mux_python.PlaybackIDApi(_client(server)).get_asset_or_livestream_id(asset.playback_ids[0].id)
     with pytest.raises(mux_python.exceptions.NotFoundException):
         api.get_asset(asset.id)
+
+
+def _wait_static(api: mux_python.AssetsApi, asset_id: str, name: str) -> Any:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        files = {f.name: f for f in api.get_asset(asset_id).data.static_renditions.files or []}
+        if name in files and files[name].status != "preparing":
+            return files[name]
+        time.sleep(0.2)
+    raise AssertionError(f"{name} of {asset_id} stayed preparing")
+
+
+def test_static_renditions_after_creation_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> None:
+    api = mux_python.AssetsApi(_client(server))
+    asset = api.create_asset(mux_python.CreateAssetRequest(
+        input=[mux_python.InputSettings(url=f"{files.url}/clip.mp4")],
+        playback_policy=[mux_python.PlaybackPolicy.PUBLIC])).data
+    with server.client() as c:
+        wait_asset(c, asset.id)
+    pid = api.get_asset(asset.id).data.playback_ids[0].id
+    assert api.get_asset(asset.id).data.static_renditions.status == "disabled"
+    made = {}
+    for resolution in ("highest", "audio-only", "360p", "1080p"):
+        created = api.create_asset_static_rendition(
+            asset.id, mux_python.CreateStaticRenditionRequest(resolution=resolution, passthrough=resolution)).data
+        assert created.status == "preparing" and created.id
+        made[resolution] = created
+    highest = _wait_static(api, asset.id, "highest.mp4")
+    assert highest.status == "ready" and (highest.width, highest.height) == (640, 360)
+    assert _wait_static(api, asset.id, "audio.m4a").status == "ready"
+    assert _wait_static(api, asset.id, "360p.mp4").status == "ready"
+    assert _wait_static(api, asset.id, "1080p.mp4").status == "skipped"  # above the 360p input, as Mux skips
+    mp4 = httpx.get(f"{server.url}/{pid}/360p.mp4")
+    assert mp4.status_code == 200 and mp4.content[4:8] == b"ftyp"
+    with pytest.raises(mux_python.exceptions.ApiException) as caught:
+        api.create_asset_static_rendition(asset.id, mux_python.CreateStaticRenditionRequest(resolution="highest"))
+    assert caught.value.status == 409
+    api.delete_asset_static_rendition(asset.id, made["360p"].id)
+    assert httpx.get(f"{server.url}/{pid}/360p.mp4").status_code == 404
+    assert "360p.mp4" not in [f.name for f in api.get_asset(asset.id).data.static_renditions.files]
+    # Legacy mp4-support: capped-1080p.mp4 is made; "none" removes the legacy files (not named resolutions).
+    api.update_asset_mp4_support(asset.id, mux_python.UpdateAssetMP4SupportRequest(mp4_support="capped-1080p"))
+    assert _wait_static(api, asset.id, "capped-1080p.mp4").status == "ready"
+    assert api.get_asset(asset.id).data.mp4_support == "capped-1080p"
+    api.update_asset_mp4_support(asset.id, mux_python.UpdateAssetMP4SupportRequest(mp4_support="none"))
+    names = [f.name for f in api.get_asset(asset.id).data.static_renditions.files]
+    assert not {"capped-1080p.mp4", "highest.mp4", "audio.m4a"} & set(names) and "1080p.mp4" in names
+    assert httpx.get(f"{server.url}/{pid}/capped-1080p.mp4").status_code == 404
 
 
 def test_signing_keys_with_the_mux_sdk(server: VidlakeServer) -> None:

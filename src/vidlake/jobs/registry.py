@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "vidlake.jobs.builtin",
     "vidlake.events.webhooks",
     "vidlake.vod.pipeline",
+    "vidlake.vod.static_on_demand",
     "vidlake.analyze.jobs",
     "vidlake.edit.jobs",
     "vidlake.analyze.reframe_job",

@@ -86,8 +86,9 @@ def playback_ids_of(session: Session, asset_id: str) -> list[PlaybackId]:
 
 
 def _static_public(asset: Asset) -> dict[str, Any]:
-    wanted = asset.settings.get("mp4_support") not in (None, "none") or bool(asset.settings.get("static_renditions"))
     files = asset.static_renditions or []
+    wanted = (asset.settings.get("mp4_support") not in (None, "none") or bool(asset.settings.get("static_renditions"))
+              or bool(files))
     if not wanted:
         return {"status": "disabled", "files": []}
     if any(f.get("status") == "errored" for f in files):

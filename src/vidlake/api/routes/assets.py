@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Response, status
 from sqlalchemy import select
 
 from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
-from vidlake.api.schemas.assets import AssetCreate, AssetUpdate, PlaybackIdCreate
+from vidlake.api.schemas.assets import (
+    AssetCreate,
+    AssetUpdate,
+    Mp4SupportUpdate,
+    PlaybackIdCreate,
+    StaticRenditionCreate,
+)
 from vidlake.api.schemas.common import Page, page_params
 from vidlake.core.clock import now
 from vidlake.core.errors import NotFound
@@ -16,6 +22,7 @@ from vidlake.core.netguard import check_url
 from vidlake.db.models import Asset, PlaybackId
 from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.vod import assets as svc
+from vidlake.vod import static_on_demand as statics
 
 router = APIRouter(prefix="/video/v1/assets", tags=["assets"])
 
@@ -102,6 +109,32 @@ def delete_playback_id(asset_id: str, playback_id: str, principal: PrincipalDep,
     """Remove a playback id (its URLs stop working)."""
     session.delete(_playback_id(session, principal.environment_id, asset_id, playback_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{asset_id}/static-renditions", status_code=status.HTTP_201_CREATED)
+def create_static_rendition(asset_id: str, body: StaticRenditionCreate, principal: PrincipalDep,
+                            session: SessionDep) -> dict[str, Any]:
+    """Ask for a static MP4/M4A of a ready asset; it is ``preparing`` until the job has made it."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    return {"data": statics.add_static(session, asset, body.resolution, body.passthrough)}
+
+
+@router.delete("/{asset_id}/static-renditions/{rendition_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_static_rendition(asset_id: str, rendition_id: str, principal: PrincipalDep, session: SessionDep,
+                            services: ServicesDep) -> Response:
+    """Remove a static rendition and its file."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    statics.delete_static(session, services.storage, asset, rendition_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{asset_id}/mp4-support")
+def update_mp4_support(asset_id: str, body: Mp4SupportUpdate, principal: PrincipalDep, session: SessionDep,
+                       services: ServicesDep) -> dict[str, Any]:
+    """Legacy MP4 support: the files of ``mp4_support`` are made, the other legacy ones removed."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    statics.set_mp4_support(session, services.storage, asset, body.mp4_support)
+    return {"data": svc.asset_public(session, asset)}
 
 
 @router.get("/{asset_id}/similar")

@@ -16,6 +16,9 @@ from mux_python.models.create_space_request import CreateSpaceRequest
 from services import VidlakeServer
 from test_assets import wait_asset
 
+from vidlake.db.models import Asset
+from vidlake.db.session import Database
+
 pytestmark = pytest.mark.slow
 
 
@@ -166,3 +169,34 @@ def test_sdk_sees_mux_shaped_errors(server: VidlakeServer) -> None:
     config.username, config.password = "wrong", "credentials-of-nobody"
     with pytest.raises(mux_python.exceptions.UnauthorizedException):
         mux_python.AssetsApi(mux_python.ApiClient(config)).list_assets()
+
+
+def test_master_access_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> None:
+    api = mux_python.AssetsApi(_client(server))
+    asset = api.create_asset(mux_python.CreateAssetRequest(
+        input=[mux_python.InputSettings(url=f"{files.url}/clip.mp4")])).data
+    with server.client() as c:
+        wait_asset(c, asset.id)
+    assert api.get_asset(asset.id).data.master_access == "none"
+    updated = api.update_asset_master_access(
+        asset.id, mux_python.UpdateAssetMasterAccessRequest(master_access="temporary")).data
+    assert updated.master_access == "temporary" and updated.master.status == "preparing"
+    deadline = time.monotonic() + 120
+    while api.get_asset(asset.id).data.master.status == "preparing" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    master = api.get_asset(asset.id).data.master
+    assert master.status == "ready" and master.url.startswith(server.url)
+    download = httpx.get(master.url)
+    assert download.status_code == 200 and download.content[4:8] == b"ftyp"
+    assert httpx.get(master.url.replace("/master.mp4", "x/master.mp4")).status_code == 404
+    # 24 hours later (moved into the past here): the maintenance pass deletes it.
+    db = Database(f"sqlite:///{server.data_dir / 'vidlake.db'}")
+    with db.session() as s:
+        s.get(Asset, asset.id).master_expires_at = 1.0  # type: ignore[union-attr]
+    deadline = time.monotonic() + 30
+    while api.get_asset(asset.id).data.master_access != "none" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    gone = api.get_asset(asset.id).data
+    assert gone.master_access == "none" and gone.master is None
+    assert httpx.get(master.url).status_code == 404
+    assert not list((server.data_dir).rglob("master.mp4"))

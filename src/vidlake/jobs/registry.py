@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "vidlake.events.webhooks",
     "vidlake.vod.pipeline",
     "vidlake.vod.static_on_demand",
+    "vidlake.vod.master_access",
     "vidlake.analyze.jobs",
     "vidlake.edit.jobs",
     "vidlake.analyze.reframe_job",

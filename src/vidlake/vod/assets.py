@@ -109,7 +109,7 @@ def asset_public(session: Session, asset: Asset) -> dict[str, Any]:
         "playback_ids": [{"id": p.id, "policy": p.policy} for p in playback_ids_of(session, asset.id)],
         "tracks": asset.tracks or [],
         "mp4_support": asset.settings.get("mp4_support", "none"),
-        "master_access": "none",
+        "master_access": asset.master_access or "none",
         "max_resolution_tier": asset.settings.get("max_resolution_tier", "1080p"),
         "encoding_tier": "baseline",
         "video_quality": asset.settings.get("video_quality", "basic"),

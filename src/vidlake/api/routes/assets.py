@@ -11,6 +11,7 @@ from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.assets import (
     AssetCreate,
     AssetUpdate,
+    MasterAccessUpdate,
     Mp4SupportUpdate,
     PlaybackIdCreate,
     StaticRenditionCreate,
@@ -23,8 +24,18 @@ from vidlake.db.models import Asset, PlaybackId
 from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.vod import assets as svc
 from vidlake.vod import static_on_demand as statics
+from vidlake.vod.master_access import master_public, set_master_access
 
 router = APIRouter(prefix="/video/v1/assets", tags=["assets"])
+
+
+def _out(session: SessionDep, services: ServicesDep, asset: Asset) -> dict[str, Any]:
+    """The asset as the API shows it, with ``master`` (whose URL needs the public base URL)."""
+    out = svc.asset_public(session, asset)
+    master = master_public(asset, services.settings.public_url)
+    if master is not None:
+        out["master"] = master
+    return out
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -35,11 +46,12 @@ def create_asset(body: AssetCreate, principal: PrincipalDep, session: SessionDep
     url = check_url(body.input[0].url, field="input[0].url",
                     allow_private=services.settings.allow_private_networks)
     asset = svc.create_asset(session, principal.environment_id, body.pipeline_request(), input_url=url)
-    return {"data": svc.asset_public(session, asset)}
+    return {"data": _out(session, services, asset)}
 
 
 @router.get("")
-def list_assets(principal: PrincipalDep, session: SessionDep, page: Page = Depends(page_params),
+def list_assets(principal: PrincipalDep, session: SessionDep, services: ServicesDep,
+                page: Page = Depends(page_params),
                 upload_id: str | None = None, live_stream_id: str | None = None) -> dict[str, Any]:
     """Assets of the environment, newest first."""
     query = select(Asset).where(Asset.environment_id == principal.environment_id, Asset.deleted_at.is_(None))
@@ -48,13 +60,13 @@ def list_assets(principal: PrincipalDep, session: SessionDep, page: Page = Depen
     if live_stream_id:
         query = query.where(Asset.live_stream_id == live_stream_id)
     rows = session.scalars(query.order_by(Asset.created_at.desc(), Asset.id).offset(page.offset).limit(page.limit))
-    return {"data": [svc.asset_public(session, a) for a in rows]}
+    return {"data": [_out(session, services, a) for a in rows]}
 
 
 @router.get("/{asset_id}")
-def get_asset(asset_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+def get_asset(asset_id: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep) -> dict[str, Any]:
     """One asset."""
-    return {"data": svc.asset_public(session, svc.get_asset(session, principal.environment_id, asset_id))}
+    return {"data": _out(session, services, svc.get_asset(session, principal.environment_id, asset_id))}
 
 
 @router.get("/{asset_id}/input-info")
@@ -64,13 +76,14 @@ def get_input_info(asset_id: str, principal: PrincipalDep, session: SessionDep) 
 
 
 @router.patch("/{asset_id}")
-def update_asset(asset_id: str, body: AssetUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+def update_asset(asset_id: str, body: AssetUpdate, principal: PrincipalDep, session: SessionDep,
+                 services: ServicesDep) -> dict[str, Any]:
     """Update ``passthrough``."""
     asset = svc.get_asset(session, principal.environment_id, asset_id)
     if "passthrough" in body.model_fields_set:
         asset.passthrough = body.passthrough
         asset.updated_at = now()
-    return {"data": svc.asset_public(session, asset)}
+    return {"data": _out(session, services, asset)}
 
 
 @router.delete("/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -134,7 +147,17 @@ def update_mp4_support(asset_id: str, body: Mp4SupportUpdate, principal: Princip
     """Legacy MP4 support: the files of ``mp4_support`` are made, the other legacy ones removed."""
     asset = svc.get_asset(session, principal.environment_id, asset_id)
     statics.set_mp4_support(session, services.storage, asset, body.mp4_support)
-    return {"data": svc.asset_public(session, asset)}
+    return {"data": _out(session, services, asset)}
+
+
+@router.put("/{asset_id}/master-access")
+def update_master_access(asset_id: str, body: MasterAccessUpdate, principal: PrincipalDep, session: SessionDep,
+                         services: ServicesDep) -> dict[str, Any]:
+    """``temporary``: a master-quality MP4 downloadable for 24 hours (``master.url`` once ready);
+    ``none``: delete it."""
+    asset = svc.get_asset(session, principal.environment_id, asset_id)
+    set_master_access(session, services.storage, asset, body.master_access)
+    return {"data": _out(session, services, asset)}
 
 
 @router.get("/{asset_id}/similar")

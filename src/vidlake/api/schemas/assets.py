@@ -41,6 +41,12 @@ class Mp4SupportUpdate(StrictModel):
     mp4_support: Mp4Support
 
 
+class MasterAccessUpdate(StrictModel):
+    """``PUT /assets/{id}/master-access``."""
+
+    master_access: Literal["temporary", "none"]
+
+
 class AssetSettings(StrictModel):
     """Fields shared by asset creation and an upload's ``new_asset_settings``."""
 

@@ -126,3 +126,28 @@ def test_static_renditions_with_the_sdk(server: VidlakeServer, ready: dict[str, 
     node(server, "await mux.video.assets.deleteStaticRendition(input.id, input.rid);", id=asset["id"],
          rid=created["id"])
     assert httpx.get(f"{server.url}/{_pid(asset, 'public')}/audio.m4a").status_code == 404
+
+
+def test_playback_restriction_with_the_sdk(server: VidlakeServer, ready: dict[str, Any]) -> None:
+    pid = _pid(ready["asset"], "signed")
+    with server.client() as c:
+        key = c.post("/system/v1/signing-keys").json()["data"]
+    out = node(server, """
+        const r = await mux.video.playbackRestrictions.create({
+            referrer: { allowed_domains: ['player.example'], allow_no_referrer: false },
+            user_agent: { allow_no_user_agent: true, allow_high_risk_user_agent: true } });
+        const token = await mux.jwt.signPlaybackId(input.pid, { keyId: input.keyId, keySecret: input.keySecret,
+            type: 'video', params: { playback_restriction_id: r.id } });
+        const listed = (await mux.video.playbackRestrictions.list()).data.map((x) => x.id);
+        return { id: r.id, token, listed };
+    """, pid=pid, keyId=key["id"], keySecret=key["private_key"])
+    assert out["id"] in out["listed"]
+    url = f"{server.url}/{pid}.m3u8"
+    for referer, expected in (("https://player.example/", 200), ("https://other.example/", 403)):
+        assert httpx.get(url, params={"token": out["token"]}, headers={"Referer": referer}).status_code == expected
+    assert httpx.get(url, params={"token": out["token"]}).status_code == 403
+    node(server, "await mux.video.playbackRestrictions.updateReferrer(input.id, "
+                 "{ allowed_domains: ['*'], allow_no_referrer: true });", id=out["id"])
+    assert httpx.get(url, params={"token": out["token"]}).status_code == 200
+    node(server, "await mux.video.playbackRestrictions.delete(input.id);", id=out["id"])
+    assert httpx.get(url, params={"token": out["token"]}).status_code == 403

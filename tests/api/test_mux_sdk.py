@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import mux_python
 import pytest
 from media import FileServer, make_av
@@ -200,3 +202,58 @@ def test_master_access_with_the_mux_sdk(server: VidlakeServer, files: FileServer
     assert gone.master_access == "none" and gone.master is None
     assert httpx.get(master.url).status_code == 404
     assert not list((server.data_dir).rglob("master.mp4"))
+
+
+def test_playback_restrictions_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> None:
+    api = mux_python.PlaybackRestrictionsApi(_client(server))
+    created = api.create_playback_restriction(mux_python.CreatePlaybackRestrictionRequest(
+        referrer=mux_python.ReferrerDomainRestriction(allowed_domains=["example.com", "*.video.test"],
+                                                      allow_no_referrer=False),
+        user_agent=mux_python.UserAgentRestrictionRequest(allow_no_user_agent=False,
+                                                          allow_high_risk_user_agent=False))).data
+    assert created.referrer.allowed_domains == ["example.com", "*.video.test"]
+    assert api.get_playback_restriction(created.id).data.user_agent.allow_no_user_agent is False
+    assert created.id in [r.id for r in api.list_playback_restrictions().data]
+    assets = mux_python.AssetsApi(_client(server))
+    asset = assets.create_asset(mux_python.CreateAssetRequest(
+        input=[mux_python.InputSettings(url=f"{files.url}/clip.mp4")],
+        playback_policy=[mux_python.PlaybackPolicy.SIGNED])).data
+    with server.client() as c:
+        wait_asset(c, asset.id, complete=False)
+    key = mux_python.SigningKeysApi(_client(server)).create_signing_key().data
+    pid = asset.playback_ids[0].id
+    token = jwt.encode({"sub": pid, "aud": "v", "exp": int(time.time()) + 600,
+                        "playback_restriction_id": created.id},
+                       base64.b64decode(key.private_key), algorithm="RS256", headers={"kid": key.id})
+    browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+
+    def status(referer: str | None, agent: str | None) -> int:
+        headers = {k: v for k, v in (("Referer", referer), ("User-Agent", agent)) if v is not None}
+        return httpx.get(f"{server.url}/{pid}.m3u8", params={"token": token}, headers=headers).status_code
+
+    assert status("https://example.com/watch", browser) == 200
+    assert status("https://a.video.test/", browser) == 200
+    assert status("https://video.test/", browser) == 403  # *. matches subdomains only
+    assert status("https://evil.example/", browser) == 403
+    assert status(None, browser) == 403
+    assert status("https://example.com/", "curl/8.5.0") == 403
+    api.update_referrer_domain_restriction(created.id, mux_python.UpdateReferrerDomainRestrictionRequest(
+        allowed_domains=["*"], allow_no_referrer=True))
+    api.update_user_agent_restriction(created.id, mux_python.UpdateUserAgentRestrictionRequest(
+        allow_no_user_agent=False, allow_high_risk_user_agent=True))
+    assert status(None, "curl/8.5.0") == 200 and status("https://evil.example/", browser) == 200
+    # Every playback URL of the id checks it: a media playlist and a segment too.
+    master = httpx.get(f"{server.url}/{pid}.m3u8", params={"token": token}, headers={"User-Agent": browser})
+    uri = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+    assert httpx.get(f"{server.url}/{uri}", headers={"User-Agent": browser}).status_code == 200
+    api.update_user_agent_restriction(created.id, mux_python.UpdateUserAgentRestrictionRequest(
+        allow_no_user_agent=False, allow_high_risk_user_agent=False))
+    assert httpx.get(f"{server.url}/{uri}", headers={"User-Agent": "Lavf/60.3.100"}).status_code == 403
+    api.delete_playback_restriction(created.id)
+    assert status(None, browser) == 403  # a token naming a deleted restriction is refused
+    with pytest.raises(mux_python.exceptions.NotFoundException):
+        api.get_playback_restriction(created.id)
+    with pytest.raises(mux_python.exceptions.ApiException) as caught:
+        api.create_playback_restriction(mux_python.CreatePlaybackRestrictionRequest(
+            referrer=mux_python.ReferrerDomainRestriction(allowed_domains=["not a domain"])))
+    assert caught.value.status == 400 and "allowed_domains" in caught.value.body

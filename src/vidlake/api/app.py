@@ -22,6 +22,7 @@ from vidlake.api.routes import (
     master_download,
     playback,
     playback_id_lookup,
+    playback_restrictions,
     reframes,
     signing_keys,
     system,
@@ -81,8 +82,8 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes, playback_id_lookup, unsupported,
-               master_download)
+               templates, analyses, reframes, playback_id_lookup, playback_restrictions,
+               unsupported, master_download)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)

@@ -151,3 +151,38 @@ def test_playback_restriction_with_the_sdk(server: VidlakeServer, ready: dict[st
     assert httpx.get(url, params={"token": out["token"]}).status_code == 200
     node(server, "await mux.video.playbackRestrictions.delete(input.id);", id=out["id"])
     assert httpx.get(url, params={"token": out["token"]}).status_code == 403
+
+
+def test_live_stream_update_with_the_sdk(server: VidlakeServer) -> None:
+    out = node(server, """
+        const s = await mux.video.liveStreams.create({ playback_policies: ['public'],
+                                                      new_asset_settings: { playback_policies: ['public'] } });
+        const updated = await mux.video.liveStreams.update(s.id, { latency_mode: 'reduced', reconnect_window: 20,
+                                                                   max_continuous_duration: 7200 });
+        const statics = await mux.video.liveStreams.updateNewAssetSettingsStaticRenditions(s.id,
+            { static_renditions: [{ resolution: 'highest' }] });
+        await mux.video.liveStreams.deleteNewAssetSettingsStaticRenditions(s.id);
+        const after = await mux.video.liveStreams.retrieve(s.id);
+        return { updated, statics: statics.new_asset_settings.static_renditions, after };
+    """)
+    assert out["updated"]["latency_mode"] == "reduced" and out["updated"]["reconnect_window"] == 20
+    assert out["updated"]["max_continuous_duration"] == 7200
+    assert out["statics"] == [{"resolution": "highest"}]
+    assert "static_renditions" not in out["after"]["new_asset_settings"]
+
+
+def test_master_access_with_the_sdk(server: VidlakeServer, ready: dict[str, Any]) -> None:
+    asset_id = ready["asset"]["id"]
+    first = node(server, "return await mux.video.assets.updateMasterAccess(input.id, "
+                         "{ master_access: 'temporary' });", id=asset_id)
+    assert first["master"]["status"] == "preparing"
+    deadline = time.monotonic() + 120
+    master = first["master"]
+    while master["status"] == "preparing" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        master = node(server, "return (await mux.video.assets.retrieve(input.id)).master;", id=asset_id)
+    assert master["status"] == "ready" and httpx.get(master["url"]).status_code == 200
+    gone = node(server, "return await mux.video.assets.updateMasterAccess(input.id, { master_access: 'none' });",
+                id=asset_id)
+    assert gone["master_access"] == "none" and "master" not in gone
+    assert httpx.get(master["url"]).status_code == 404

@@ -257,3 +257,37 @@ def test_playback_restrictions_with_the_mux_sdk(server: VidlakeServer, files: Fi
         api.create_playback_restriction(mux_python.CreatePlaybackRestrictionRequest(
             referrer=mux_python.ReferrerDomainRestriction(allowed_domains=["not a domain"])))
     assert caught.value.status == 400 and "allowed_domains" in caught.value.body
+
+
+def test_live_stream_update_with_the_mux_sdk(server: VidlakeServer) -> None:
+    api = mux_python.LiveStreamsApi(_client(server))
+    stream = api.create_live_stream(mux_python.CreateLiveStreamRequest(
+        playback_policy=[mux_python.PlaybackPolicy.PUBLIC], passthrough="before",
+        new_asset_settings=mux_python.CreateAssetRequest(playback_policy=[mux_python.PlaybackPolicy.PUBLIC]))).data
+    assert stream.latency_mode == "standard" and stream.reconnect_window == 60
+    updated = api.update_live_stream(stream.id, mux_python.UpdateLiveStreamRequest(
+        latency_mode="low", reconnect_window=15, max_continuous_duration=3600, passthrough="after")).data
+    assert (updated.latency_mode, updated.reconnect_window, updated.max_continuous_duration, updated.passthrough) == (
+        "low", 15, 3600, "after")
+    again = api.get_live_stream(stream.id).data
+    assert again.latency_mode == "low" and again.low_latency is True and again.passthrough == "after"
+    # Only the fields sent change.
+    assert api.update_live_stream(stream.id, mux_python.UpdateLiveStreamRequest(
+        reconnect_window=30)).data.latency_mode == "low"
+    with server.client() as c:  # the SDK checks this range itself, so ask without it
+        refused = c.patch(f"/video/v1/live-streams/{stream.id}", json={"max_continuous_duration": 5})
+    assert refused.status_code == 400 and "max_continuous_duration" in refused.text
+    with_statics = api.update_live_stream_new_asset_settings_static_renditions(
+        stream.id, mux_python.UpdateLiveStreamNewAssetSettingsStaticRenditionsRequest(static_renditions=[
+            mux_python.CreateStaticRenditionRequest(resolution="audio-only"),
+            mux_python.CreateStaticRenditionRequest(resolution="highest")])).data
+    assert [r.resolution for r in with_statics.new_asset_settings.static_renditions] == ["audio-only", "highest"]
+    api.delete_live_stream_new_asset_settings_static_renditions(stream.id)
+    assert not api.get_live_stream(stream.id).data.new_asset_settings.static_renditions
+    unrecorded = api.create_live_stream(mux_python.CreateLiveStreamRequest(
+        playback_policy=[mux_python.PlaybackPolicy.PUBLIC])).data
+    with pytest.raises(mux_python.exceptions.ApiException) as caught:
+        api.update_live_stream_new_asset_settings_static_renditions(
+            unrecorded.id, mux_python.UpdateLiveStreamNewAssetSettingsStaticRenditionsRequest(
+                static_renditions=[mux_python.CreateStaticRenditionRequest(resolution="highest")]))
+    assert caught.value.status == 400 and "new_asset_settings" in caught.value.body

@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
 RUNTIME_STAMP := $(VENV)/.installed-runtime
-# Debian packages Vidlake itself uses at run time (libsrt: SRT ingest, through ctypes).
-RUNTIME_APT_PACKAGES := libsrt1.5-openssl
+# Debian packages Vidlake itself uses at run time (libsrt: SRT ingest, through ctypes; fonts-noto-cjk:
+# Chinese/Japanese/Korean text in edits and burned captions).
+RUNTIME_APT_PACKAGES := libsrt1.5-openssl fonts-noto-cjk
 # Debian packages the tests start for real (PostgreSQL, Redis, Chromium, espeak-ng for speech).
 APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server chromium espeak-ng
 
@@ -36,19 +37,20 @@ vendor: $(HLS_JS)
 
 $(STAMP): $(VENV)/bin/python pyproject.toml $(HLS_JS)
 	$(PIP) install -q -e .
+	$(VENV)/bin/vidlake speech-model >/dev/null
 	@touch $@
 
 install: $(STAMP)
 
-# Runtime Debian packages; skipped (with a warning: SRT ingest stays off) when there is no root or sudo.
-$(RUNTIME_STAMP): $(VENV)/bin/python
+# Runtime Debian packages; skipped (with a warning: SRT ingest and CJK text stay off) when there is no root or sudo.
+$(RUNTIME_STAMP): $(VENV)/bin/python Makefile
 	@missing=""; \
 	for p in $(RUNTIME_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  echo "installing Debian packages:$$missing"; \
 	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; } \
-	  || echo "warning: could not install$$missing; SRT ingest will be off"; \
+	  || echo "warning: could not install$$missing; SRT ingest and CJK text will be off (see vidlake doctor)"; \
 	fi
 	@touch $@
 
@@ -57,7 +59,7 @@ run: $(STAMP) $(RUNTIME_STAMP)
 	$(VENV)/bin/vidlake serve
 
 # Debian packages for the tests (APT_PACKAGES). Needs root or sudo.
-$(SYSTEM_STAMP): $(VENV)/bin/python
+$(SYSTEM_STAMP): $(VENV)/bin/python Makefile
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

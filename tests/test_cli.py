@@ -37,6 +37,7 @@ def test_doctor_reports_and_explains(tmp_path: Path) -> None:
     _run(["migrate"], tmp_path)
     healthy = _run(["doctor"], tmp_path)
     assert healthy.returncode == 0 and "libsrt 1." in healthy.stdout  # SRT ingest is on by default
+    assert "fonts (CJK)" in healthy.stdout and "NotoSansCJK-Regular" in healthy.stdout
     broken = _run(["doctor"], tmp_path, VIDLAKE_EXECUTOR="celery", VIDLAKE_BROKER_URL="redis://127.0.0.1:9/0",
                   VIDLAKE_FFMPEG="/nonexistent/ffmpeg")
     assert broken.returncode == 1

@@ -18,10 +18,7 @@ PACKAGE = "vidlake"
 # Known cycles another branch is removing, as sorted module pairs. The coordinator deletes an entry
 # once the branch that breaks it has merged; a listed pair that no longer forms a cycle fails the test
 # so the list cannot go stale.
-ALLOWED_CYCLES: set[frozenset[str]] = {
-    # live/ingest <-> live/recording: broken by the live split (issue 12, item 1).
-    frozenset({"vidlake.live.ingest", "vidlake.live.recording"}),
-}
+ALLOWED_CYCLES: set[frozenset[str]] = set()
 
 
 def module_names(src: Path = SRC) -> dict[str, Path]:

@@ -1,6 +1,6 @@
-"""Building one process's :class:`~vidlake.services.Services` from its settings.
+"""Building one process's :class:`~vidlake.runtime.Services` from its settings.
 
-The setup code sits above ``jobs/`` and ``services.py``: it opens the database and storage, picks
+The setup code sits above ``jobs/`` and ``runtime.py``: it opens the database and storage, picks
 the job dispatcher for ``settings.executor`` and wires it to run after every commit, so neither
 ``Services`` nor the job layer has to import the other's setup.
 """
@@ -12,7 +12,7 @@ from vidlake.db.session import Database
 from vidlake.ffmpeg import set_default_memory_limit
 from vidlake.jobs.dispatch import make_dispatcher
 from vidlake.jobs.registry import set_default_max_attempts
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import open_storage
 
 

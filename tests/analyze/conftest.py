@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_modules import load_bench
 
 from vidlake.ffmpeg import ffmpeg_exe
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _load_generator() -> ModuleType:
-    path = REPO / "bench" / "corpus" / "generate.py"
-    spec = importlib.util.spec_from_file_location("vidlake_bench_corpus", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("corpus/generate.py", "vidlake_bench_corpus")
 
 
 @pytest.fixture(scope="session")

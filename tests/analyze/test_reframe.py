@@ -13,8 +13,9 @@ import skimage.data as skimage_data
 from face_media import write_rgb_video
 
 from vidlake.analyze.base import run_analysers
+from vidlake.analyze.crop_plan import crop_size, parse_aspect, plan_crop
 from vidlake.analyze.faces import FaceDetector
-from vidlake.analyze.reframe import crop_size, parse_aspect, plan_crop, reframe
+from vidlake.analyze.reframe import reframe
 
 W, H, FPS, SECONDS = 640, 360, 25, 3.2
 FACE_512 = (176.0, 56.0, 272.0, 172.0)  # hand-labelled face box in skimage.data.astronaut(), pixels

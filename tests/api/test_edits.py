@@ -202,6 +202,17 @@ def test_validation_errors_name_the_field(server: VidlakeServer, sources: dict[s
         messages = errors_of(c.post("/video/v1/edits", json=doc))
         assert any(m.startswith("surprise: ") for m in messages), messages
 
+        doc = cut(red, blue)
+        del doc["timeline"]["tracks"][0]["clips"][0]["position"]
+        doc["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "caption", "cues": [
+            {"start": 1, "end": 0.5, "text": "字幕"}]}
+        assert errors_of(c.post("/video/v1/edits", json=doc)) == [
+            "timeline.tracks[0].clips[0].asset.cues[0].end: must be after start (1 s), got 0.5 s"]
+        doc["timeline"]["tracks"][0]["clips"][0]["asset"] = {"type": "caption", "src": f"asset:{red}"}
+        messages = errors_of(c.post("/video/v1/edits", json=doc))
+        assert messages == [f"timeline.tracks[0].clips[0].asset.src: cannot use source 'asset:{red}/text/': asset "
+                            f"'{red}' has no ready text track; its text tracks: none"], messages
+
         # Every problem is reported at once.
         doc = cut("nope", blue)
         doc["timeline"]["tracks"][1]["clips"][1]["asset"]["trim"] = 1.5

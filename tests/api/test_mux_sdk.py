@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
     root = tmp_path_factory.mktemp("sdk")
     make_av(root / "clip.mp4", seconds=3)
+    (root / "en.srt").write_text("1\n00:00:00,500 --> 00:00:02,000\nHello from the SDK\n")
     server = FileServer(root)
     yield server
     server.close()
@@ -126,6 +127,47 @@ def test_static_renditions_after_creation_with_the_mux_sdk(server: VidlakeServer
     names = [f.name for f in api.get_asset(asset.id).data.static_renditions.files]
     assert not {"capped-1080p.mp4", "highest.mp4", "audio.m4a"} & set(names) and "1080p.mp4" in names
     assert httpx.get(f"{server.url}/{pid}/capped-1080p.mp4").status_code == 404
+
+
+def _wait_track(api: mux_python.AssetsApi, asset_id: str, track_id: str) -> mux_python.Track:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        track = next(t for t in api.get_asset(asset_id).data.tracks if t.id == track_id)
+        if track.status != "preparing":
+            return track
+        time.sleep(0.3)
+    raise AssertionError(f"track {track_id} still preparing")
+
+
+def test_text_tracks_and_generated_subtitles_with_the_mux_sdk(server: VidlakeServer, files: FileServer) -> None:
+    api = mux_python.AssetsApi(_client(server))
+    created = api.create_asset(mux_python.CreateAssetRequest(
+        input=[mux_python.InputSettings(url=f"{files.url}/clip.mp4")],
+        playback_policy=[mux_python.PlaybackPolicy.PUBLIC])).data
+    with server.client() as c:
+        wait_asset(c, created.id)
+    track = api.create_asset_track(created.id, mux_python.CreateTrackRequest(
+        url=f"{files.url}/en.srt", type="text", text_type="subtitles", language_code="en", name="English",
+        closed_captions=True, passthrough="from-sdk")).data
+    assert (track.type, track.text_source, track.status) == ("text", "uploaded", "preparing")
+    assert _wait_track(api, created.id, track.id).status == "ready"
+    audio = next(t for t in api.get_asset(created.id).data.tracks if t.type == "audio")
+    generated = api.generate_asset_track_subtitles(created.id, audio.id, mux_python.GenerateTrackSubtitlesRequest(
+        generated_subtitles=[mux_python.AssetGeneratedSubtitleSettings(language_code="en", name="English (auto)")]
+    )).data
+    assert generated[0].text_source == "generated_vod" and generated[0].name == "English (auto)"
+    assert _wait_track(api, created.id, generated[0].id).status == "ready"  # a sine tone: no words, still ready
+    api.delete_asset_track(created.id, track.id)
+    assert track.id not in [t.id for t in api.get_asset(created.id).data.tracks]
+    vocab_api = mux_python.TranscriptionVocabulariesApi(_client(server))
+    vocab = vocab_api.create_transcription_vocabulary(mux_python.CreateTranscriptionVocabularyRequest(
+        name="brands", phrases=["Vidlake", "StreamLake"])).data
+    assert vocab_api.get_transcription_vocabulary(vocab.id).data.phrases == ["Vidlake", "StreamLake"]
+    updated = vocab_api.update_transcription_vocabulary(vocab.id, mux_python.UpdateTranscriptionVocabularyRequest(
+        phrases=["Vidlake"])).data
+    assert updated.phrases == ["Vidlake"]
+    assert vocab.id in [v.id for v in vocab_api.list_transcription_vocabularies().data]
+    vocab_api.delete_transcription_vocabulary(vocab.id)
 
 
 def test_signing_keys_with_the_mux_sdk(server: VidlakeServer) -> None:

@@ -34,6 +34,7 @@ COLOR_CHECKS: dict[str, list[tuple[float, tuple[float, float, float, float], tup
         (4.5, (0.3, 0.3, 0.7, 0.7), (255, 255, 0)),
     ],
     "text_title.json": [(2.0, (0.0, 0.0, 0.25, 0.25), (0, 0, 255))],
+    "captions_cjk.json": [(2.0, (0.3, 0.3, 0.7, 0.6), (0, 0, 255))],
     "product_promo.json": [(2.0, (0.4, 0.4, 0.6, 0.6), (255, 128, 0)), (2.0, (0.0, 0.4, 0.05, 0.6), (30, 30, 80))],
     "course_intro.json": [(1.0, (0.0, 0.0, 0.2, 0.2), (10, 61, 98))],
     "highlight_reel.json": [

@@ -122,7 +122,7 @@ def test_soundtrack_checks(media: Media) -> None:
 
 def test_needs_a_visual_clip() -> None:
     errs = messages(doc({"asset": {"type": "audio", "src": "asset:tone"}, "start": 0, "length": 1}))
-    assert errs == ["timeline.tracks: needs at least one visual clip (video, image, text, color)"]
+    assert errs == ["timeline.tracks: needs at least one visual clip (video, image, text, color, caption)"]
 
 
 def test_validate_edit_raises_with_every_error(media: Media) -> None:

@@ -13,7 +13,7 @@ from services import BIN, SUPPORT, fresh_pg_database, wait_until
 
 from vidlake.core.settings import Settings
 from vidlake.jobs import queue
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.startup import build_services
 
 pytestmark = pytest.mark.slow

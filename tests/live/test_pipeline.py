@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from vidlake.api.schemas.live import LiveStreamCreate
 from vidlake.ffmpeg import ffmpeg_exe
 from vidlake.live import pipeline
-from vidlake.live.ingest import LiveSession, SegmentEntry, health_public, write_media_playlists
+from vidlake.live.session import LiveSession, SegmentEntry, write_media_playlists
+from vidlake.live.stats import health_public
 from vidlake.package import hls
 
 

@@ -10,7 +10,7 @@ from vidlake.analyze import service
 from vidlake.db.models import Analysis, Asset
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.registry import after_success, job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.vod.assets import PROCESS_KIND
 
 

@@ -35,7 +35,7 @@ from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset
 
@@ -113,7 +113,7 @@ def run_reframe(ctx: JobContext) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vidlake-reframe-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
         try:
-            media = service._local_media(services, source, work)
+            media = service.local_media(services, source, work)
         except NotFound as exc:
             raise PermanentJobError(str(exc)) from exc
         ctx.progress(5)

@@ -16,13 +16,21 @@ from vidlake.core.clock import now
 from vidlake.core.errors import InvalidParameters, NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import Analysis, Asset
+from vidlake.db.tenancy import get_owned
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
-from vidlake.services import Services
+from vidlake.runtime import Services
+from vidlake.speech.languages import display_name
+from vidlake.speech.tracks import track_key
 from vidlake.storage import keys
 
 ANALYSIS_KIND = "analysis.run"
 MAX_KINDS = 16
+
+
+def captions_track_id(asset_id: str) -> str:
+    """The id of the text track a ``captions`` analysis makes (one per asset, replaced by the next)."""
+    return f"{asset_id[:16]}t0"
 
 
 def check_kinds(kinds: list[str], field: str = "kinds") -> list[str]:
@@ -49,10 +57,7 @@ def create_analysis(session: Session, asset: Asset, kinds: list[str]) -> Analysi
 
 def get_analysis(session: Session, environment_id: str, analysis_id: str) -> Analysis:
     """The analysis, if it belongs to ``environment_id``."""
-    row = session.get(Analysis, analysis_id)
-    if row is None or row.environment_id != environment_id:
-        raise NotFound(f"analysis {analysis_id!r} not found")
-    return row
+    return get_owned(session, Analysis, analysis_id, environment_id, "analysis")
 
 
 def analysis_public(services: Services, analysis: Analysis, *, results: bool = True) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def analysis_public(services: Services, analysis: Analysis, *, results: bool = T
     return out
 
 
-def _local_media(services: Services, asset: Asset, work: Path) -> Path:
+def local_media(services: Services, asset: Asset, work: Path) -> Path:
     if asset.source_key:
         local = services.storage.local_path(asset.source_key)
         if local is not None:
@@ -104,7 +109,7 @@ def run(services: Services, analysis_id: str, should_stop: Any, progress: Any) -
         kinds = list(analysis.kinds)
     with tempfile.TemporaryDirectory(prefix="vidlake-analysis-", dir=services.work_dir()) as tmp:
         work = Path(tmp)
-        media = _local_media(services, asset, work)
+        media = local_media(services, asset, work)
         frame_kinds = [k for k in kinds if registry.frame_factory(k) is not None]
         results: dict[str, Any] = {}
         if frame_kinds:
@@ -129,7 +134,7 @@ def run(services: Services, analysis_id: str, should_stop: Any, progress: Any) -
     key = keys.asset_image(asset.environment_id, asset.id, f"analyses/{analysis_id}.json")
     services.storage.put_bytes(key, json.dumps(results, separators=(",", ":")).encode(), "application/json")
     if "captions" in results and results["captions"].get("webvtt"):
-        services.storage.put_bytes(keys.asset_image(asset.environment_id, asset.id, "captions-en.vtt"),
+        services.storage.put_bytes(track_key(asset.environment_id, asset.id, captions_track_id(asset.id)),
                                    str(results["captions"]["webvtt"]).encode(), "text/vtt")
     with services.db.session() as session:
         analysis = session.get(Analysis, analysis_id)
@@ -168,7 +173,8 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     if warnings:
         summary["warnings"] = warnings
     if "captions" in results and results["captions"].get("webvtt"):
-        summary["captions"] = {"language_code": "en", "words": len(results["captions"].get("words", []))}
+        summary["captions"] = {"language_code": str(results["captions"].get("language") or "en"),
+                               "words": len(results["captions"].get("words", []))}
     return summary
 
 
@@ -181,10 +187,12 @@ def apply_to_asset(asset: Asset, summary: dict[str, Any]) -> None:
         settings["warnings"] = summary["warnings"]
     asset.settings = settings
     if "captions" in summary:
-        tracks = [t for t in asset.tracks if not (t.get("type") == "text" and t.get("text_source") == "generated_vod")]
-        tracks.append({"id": f"{asset.id[:16]}t0", "type": "text", "text_type": "subtitles",
-                       "text_source": "generated_vod", "language_code": "en", "name": "English (generated)",
-                       "closed_captions": False, "status": "ready"})
+        track_id = captions_track_id(asset.id)
+        language = str(summary["captions"]["language_code"])
+        tracks = [t for t in asset.tracks if t.get("id") != track_id]
+        tracks.append({"id": track_id, "type": "text", "text_type": "subtitles",
+                       "text_source": "generated_vod", "language_code": language,
+                       "name": f"{display_name(language)} (generated)", "closed_captions": False, "status": "ready"})
         asset.tracks = tracks
     asset.updated_at = now()
 

@@ -27,9 +27,11 @@ from vidlake.api.routes import (
     signing_keys,
     system,
     templates,
+    tracks,
     unsupported,
     upload_data,
     uploads,
+    vocabularies,
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
@@ -37,7 +39,7 @@ from vidlake.console import player
 from vidlake.core.settings import Settings
 from vidlake.jobs.registry import load_modules
 from vidlake.live.metrics import LiveCollector
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.startup import build_services
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes, playback_id_lookup, playback_restrictions,
+               templates, analyses, reframes, tracks, vocabularies, playback_id_lookup, playback_restrictions,
                unsupported, master_download)
     for router in (module.router for module in routers):
         app.include_router(router)

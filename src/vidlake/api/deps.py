@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from vidlake.auth.tokens import Principal, authenticate
 from vidlake.core.errors import Forbidden, Unauthorized
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

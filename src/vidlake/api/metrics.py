@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
 from vidlake.db.models import Job
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 

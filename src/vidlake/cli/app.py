@@ -21,6 +21,7 @@ app.command()(user_commands.upload)
 app.command()(user_commands.render)
 app.command()(user_commands.analyze)
 app.command()(server_commands.doctor)
+app.command("speech-model")(server_commands.speech_model)
 
 
 def main() -> None:

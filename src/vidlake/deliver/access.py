@@ -9,7 +9,7 @@ from vidlake.core.errors import Forbidden, InvalidParameters
 from vidlake.deliver.resolve import PlaybackTarget, resolve
 from vidlake.deliver.restrictions import Viewer, enforce
 from vidlake.deliver.signing import check_token, token_query, verify_token
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 #: An HLS file below a playback id: ``/``-separated names of letters, digits, ``-``, ``_`` and inner dots
 #: (what Vidlake's packagers write; no empty, ``.`` or ``..`` part, no backslash or control character).

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vidlake.core.errors import InvalidParameters, NotFound, ObjectNotFound
 from vidlake.package import hls
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 BLOCK_POLL_S = 0.03  #: how often a blocking playlist reload rereads the stored playlist (seconds)
 ADVANCE_PART_LIMIT = 3  #: parts beyond the last listed one a blocking reload may ask for (RFC 8216bis)

@@ -14,7 +14,7 @@ from vidlake.deliver.media import local_hls_dir
 from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.deliver.serve import headers_for, image_key, serve_key
 from vidlake.ffmpeg import FFmpegError
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 #: Cache-Control of rendered images (seconds).

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from vidlake.package import hls
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()

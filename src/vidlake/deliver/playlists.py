@@ -12,7 +12,7 @@ from vidlake.deliver.access import suffix
 from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.deliver.serve import image_key
 from vidlake.package import hls
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 MPEGURL = "application/vnd.apple.mpegurl"
 

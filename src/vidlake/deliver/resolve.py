@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from vidlake.core.errors import NotFound, VidlakeError
-from vidlake.db.models import Asset, PlaybackId
+from vidlake.db.models import Asset, LiveStream, PlaybackId
 
 
 class NotReady(VidlakeError):
@@ -58,12 +58,21 @@ def resolve(session: Session, playback_id: str) -> PlaybackTarget:
                               hls_prefix=asset.hls_prefix, complete=asset.hls_complete, duration_s=asset.duration,
                               asset_id=asset.id, static_files=list(asset.static_renditions or []),
                               images_prefix=asset.images_prefix, cover_time_s=asset.settings.get("cover_time"),
-                              text_tracks=[t for t in asset.tracks or [] if t.get("type") == "text"])
+                              text_tracks=[t for t in asset.tracks or []
+                                           if t.get("type") == "text" and t.get("status") == "ready"])
     if pid.live_stream_id:
-        from vidlake.deliver import live_hook
-
-        target = live_hook.resolve_live(session, pid)
+        target = resolve_live(session, pid)
         if target is None:
             raise NotReady("live stream is not active")
         return target
     raise NotFound("playback id not found")
+
+
+def resolve_live(session: Session, pid: PlaybackId) -> PlaybackTarget | None:
+    """A live playback id's stream's current HLS output, or ``None`` (deleted, or no active session)."""
+    stream = session.get(LiveStream, pid.live_stream_id)
+    if stream is None or stream.deleted_at is not None or not stream.hls_prefix:
+        return None
+    return PlaybackTarget(playback_id=pid.id, policy=pid.policy, environment_id=pid.environment_id,
+                          hls_prefix=stream.hls_prefix, complete=False, duration_s=None,
+                          live_stream_id=stream.id)

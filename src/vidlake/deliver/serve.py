@@ -8,7 +8,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 
 from vidlake.core.errors import NotFound, ObjectNotFound
 from vidlake.deliver.resolve import PlaybackTarget
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 
 #: Cache-Control of what never changes once written (segments, static renditions).

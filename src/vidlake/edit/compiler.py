@@ -12,6 +12,7 @@ How the graph is laid out::
     per track: layers that overlap on the track are joined with xfade into one segment
     base <- overlay segments of the last track ... <- overlay segments of track 0 (on top)
     text clips with no transition or a ``fade`` are drawn straight onto the composite (drawtext)
+    caption clips: one drawtext each, its text set and enabled per cue by a sendcmd, onto the composite
     audio: every audible clip (trim, speed, volume, fades, delay) + soundtrack -> amix normalize=0
 
 Inputs are opened with ``-ss``/``-t`` around the part a clip uses, so ffmpeg seeks instead of
@@ -29,16 +30,8 @@ from vidlake.edit.audio import AUDIO_RATE
 from vidlake.edit.encoding import PREVIEW_ENCODING, CompiledEdit, Encoding
 from vidlake.edit.filters import EFFECT_EXPRS, FILTER_CHAINS, color, escape_value, filter_text, num
 from vidlake.edit.geometry import even, fit_size, headroom, is_direct_text
-from vidlake.edit.text import Frame, drawtext
-from vidlake.edit.timeline import (
-    AudioAsset,
-    Clip,
-    ColorAsset,
-    Edit,
-    ImageAsset,
-    TextAsset,
-    VideoAsset,
-)
+from vidlake.edit.text import Frame, direct_filters, drawtext
+from vidlake.edit.timeline import AudioAsset, CaptionAsset, Clip, ColorAsset, Edit, ImageAsset, TextAsset, VideoAsset
 from vidlake.edit.validate import SourceInfo, ValidatedEdit
 from vidlake.ffmpeg import FFmpegCommand, MediaInput
 
@@ -76,8 +69,11 @@ class _Segment:
 
 
 class _Builder:
-    def __init__(self, validated: ValidatedEdit, preview: bool) -> None:
+    def __init__(self, validated: ValidatedEdit, preview: bool, files_stem: Path) -> None:
         self.edit: Edit = validated.edit
+        #: side files (sendcmd scripts) are ``{files_stem}.<label>.sendcmd``: path -> text
+        self.files_stem = files_stem
+        self.files: dict[str, str] = {}
         self.sources: dict[str, SourceInfo] = validated.sources
         out = self.edit.output
         nominal_w, nominal_h = out.size()
@@ -120,6 +116,15 @@ class _Builder:
     def chain(self, sources: list[str], filters: list[str], out: str, audio: bool = False) -> None:
         ins = "".join(f"[{s}]" for s in sources)
         (self.achains if audio else self.chains).append(f"{ins}{','.join(filters)}[{out}]")
+
+    def direct_text(self, clip: Clip) -> list[str]:
+        """A text or caption clip drawn onto the composite; a caption's sendcmd script goes to ``files``."""
+        label = self.label("cap") if isinstance(clip.asset, CaptionAsset) else "text"
+        script = f"{self.files_stem}.{label}.sendcmd"
+        filters, commands = direct_filters(clip, self.frame, self.sources, f"drawtext@{label}", script)
+        if commands:
+            self.files[script] = commands
+        return filters
 
     # -- geometry ---------------------------------------------------------------------------
     def fit_size(self, clip: Clip, src_w: int, src_h: int, mult: int = 1) -> tuple[int, int, list[str]]:
@@ -346,10 +351,11 @@ class _Builder:
             for seg in self.segments(track.clips):
                 first = seg.clips[0][1]
                 if len(seg.clips) == 1 and is_direct_text(first):
-                    assert isinstance(first.asset, TextAsset)
-                    out = self.label("m")
-                    self.chain([current], [drawtext(first, first.asset, self.frame, (first.start, first.end))], out)
-                    current = out
+                    filters = self.direct_text(first)
+                    if filters:
+                        out = self.label("m")
+                        self.chain([current], filters, out)
+                        current = out
                     continue
                 layer = self.segment_layer(seg)
                 # audio of video clips in this segment, with cross-fades over the overlaps
@@ -415,10 +421,11 @@ def compile_edit(
     """Compile a validated edit into one ffmpeg argv (without the executable) writing ``out_path``, built
     with :class:`vidlake.ffmpeg.FFmpegCommand` (hardened inputs, bounded threads).
 
-    ``preview=True``: a fast draft at 1/3 of the output size, at most 15 frames per second, x264
-    ``ultrafast``. ``encoding`` overrides the encoder settings.
+    Caption clips' ``sendcmd`` scripts are ``compiled.files`` (beside ``out_path``; written by
+    :meth:`CompiledEdit.write_files`). ``preview=True``: a fast draft at 1/3 of the output size, at most
+    15 frames per second, x264 ``ultrafast``. ``encoding`` overrides the encoder settings.
     """
-    builder = _Builder(validated, preview)
+    builder = _Builder(validated, preview, Path(out_path).absolute().with_suffix(""))
     video_graph, audio_graph = builder.build()
     enc = encoding or (PREVIEW_ENCODING if preview else Encoding())
     # two graphs in one process: ffmpeg 9 sometimes stalls when delayed audio (adelay) shares one
@@ -435,7 +442,7 @@ def compile_edit(
     ])
     return CompiledEdit(argv=command.argv(), filter_graph=f"{video_graph};\n{audio_graph}", video_graph=video_graph,
                         audio_graph=audio_graph, duration_s=builder.duration, width=builder.width,
-                        height=builder.height, fps=builder.fps)
+                        height=builder.height, fps=builder.fps, files=builder.files)
 
 
 __all__ = ["PREVIEW_ENCODING", "CompiledEdit", "Encoding", "compile_edit", "escape_value"]

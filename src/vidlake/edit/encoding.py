@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,12 @@ class CompiledEdit:
     job details and debugging), and what the output will be: seconds, pixels, frames per second.
 
     ``filter_graph`` is the whole graph as one string (valid for a single ``-filter_complex``); the
-    command passes it as its ``video_graph`` and ``audio_graph`` halves (see :func:`compile_edit`)."""
+    command passes it as its ``video_graph`` and ``audio_graph`` halves (see :func:`compile_edit`).
+
+    ``files`` are the files the command reads beside its inputs (path -> UTF-8 text: the ``sendcmd``
+    scripts of caption clips, which can exceed the 128 KiB a single argument may have). Their paths are
+    chosen by the compiler beside the output, never taken from the document; the caller writes them with
+    :meth:`write_files` before running ``argv`` and may delete them after with :meth:`remove_files`."""
 
     argv: list[str]
     filter_graph: str
@@ -35,3 +41,14 @@ class CompiledEdit:
     width: int
     height: int
     fps: int
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write_files(self) -> None:
+        """Write :attr:`files` (next to the output)."""
+        for path, text in self.files.items():
+            Path(path).write_text(text, encoding="utf-8")
+
+    def remove_files(self) -> None:
+        """Delete :attr:`files` (after ffmpeg has run)."""
+        for path in self.files:
+            Path(path).unlink(missing_ok=True)

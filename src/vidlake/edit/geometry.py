@@ -7,7 +7,7 @@ for a preview).
 
 from __future__ import annotations
 
-from vidlake.edit.timeline import Clip, ColorAsset, ImageAsset, TextAsset, VideoAsset
+from vidlake.edit.timeline import CaptionAsset, Clip, ColorAsset, ImageAsset, TextAsset, VideoAsset
 
 
 def even(value: float) -> int:
@@ -31,9 +31,10 @@ def headroom(clip: Clip) -> int:
 
 
 def is_direct_text(clip: Clip) -> bool:
-    """Text that needs no stream of its own: drawn straight onto the composite (no transition, or fades)."""
+    """Text that needs no stream of its own: drawn straight onto the composite (no transition, or fades).
+    Caption clips always are (they take no transition)."""
     tr = clip.transition
-    return isinstance(clip.asset, TextAsset) and (
+    return isinstance(clip.asset, TextAsset | CaptionAsset) and (
         tr is None or (tr.in_ in (None, "fade") and tr.out in (None, "fade")))
 
 

@@ -23,7 +23,7 @@ from vidlake.ffmpeg import FFmpegError
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import JobCancelled
 from vidlake.jobs.registry import job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset
 

@@ -37,14 +37,19 @@ def render(
 
     ``preview=True`` renders a fast low-resolution draft; ``on_progress(percent)`` gets 0-100;
     ``timeout_s`` is the wall-clock limit in seconds; ``on_compiled(compiled)`` is called before ffmpeg
-    starts (the render job stores the filter graph). ffmpeg runs under :func:`vidlake.ffmpeg.run`'s
-    limits (time, memory, process-group kill). Raises :class:`vidlake.ffmpeg.FFmpegError` (or
-    ``FFmpegTimeoutError``/``FFmpegCancelledError``) if ffmpeg fails.
+    starts (the render job stores the filter graph). Caption clips' ``sendcmd`` scripts
+    (``compiled.files``) are written beside ``out_path`` before ffmpeg starts and deleted after.
+    ffmpeg runs under :func:`vidlake.ffmpeg.run`'s limits (time, memory, process-group kill). Raises
+    :class:`vidlake.ffmpeg.FFmpegError` (or ``FFmpegTimeoutError``/``FFmpegCancelledError``) if ffmpeg fails.
     """
     out = Path(out_path)
     compiled = compile_edit(validated, out, preview=preview, encoding=encoding)
     if on_compiled is not None:
         on_compiled(compiled)
-    run(compiled.argv, timeout_s=timeout_s, on_progress=on_progress, duration_s=compiled.duration_s,
-        cancel_check=cancel_check)
+    compiled.write_files()  # the sendcmd scripts of caption clips, beside the output
+    try:
+        run(compiled.argv, timeout_s=timeout_s, on_progress=on_progress, duration_s=compiled.duration_s,
+            cancel_check=cancel_check)
+    finally:
+        compiled.remove_files()
     return RenderResult(out_path=out, compiled=compiled)

@@ -20,6 +20,8 @@ Sources (:class:`LibraryResolver`):
 * ``live:<id>``: the live stream's active recording asset while it is live (its DVR window: every
   segment recorded so far), else its most recent recording; ``trim`` counts from the recording's start.
   See :mod:`vidlake.edit.live_source` (:meth:`LibraryResolver._live`).
+* a caption clip's ``src`` (``asset:<id>`` + ``track_id``/``language_code``): the asset's text track,
+  read from storage as WebVTT (:mod:`vidlake.edit.caption_tracks`) at validation and at render time.
 """
 
 from __future__ import annotations
@@ -34,17 +36,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import Conflict, InvalidParameters, NotFound
+from vidlake.core.errors import Conflict, InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.core.netguard import check_url
 from vidlake.core.settings import Settings
 from vidlake.db.models import Asset, Edit, Job, Template
+from vidlake.db.tenancy import get_owned
+from vidlake.edit.caption_tracks import read_text_track
+from vidlake.edit.captions_burn import parse_source_key
 from vidlake.edit.templates import TemplateError, apply_template, placeholders
 from vidlake.edit.validate import BYTES_PER_LAYER_PIXEL, FieldError, Limits, ResolveError, SourceInfo, find_errors
 from vidlake.events import emit
 from vidlake.ffmpeg import UnsupportedContainerError, demuxer_for
 from vidlake.jobs import queue
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 
 EDIT_KIND = "edit.render"
@@ -80,6 +85,9 @@ class LibraryResolver:
         self._count = 0
 
     def __call__(self, src: str) -> SourceInfo:
+        text_track = parse_source_key(src)
+        if text_track is not None:
+            return self._text_track(*text_track)
         if src.startswith("asset:"):
             return self._asset(src[len("asset:"):])
         if src.startswith("live:"):
@@ -87,6 +95,18 @@ class LibraryResolver:
         if src.startswith(("https://", "http://")):
             return self._url(src)
         raise ResolveError("must be asset:<id> or an https:// URL")
+
+    def _text_track(self, asset_id: str, track_id: str | None, language_code: str | None) -> SourceInfo:
+        """A caption clip's text track: its WebVTT document as ``text`` (small: read at validation too)."""
+        if self.session is not None:
+            document = read_text_track(self.services, self.session, self.environment_id, asset_id, track_id,
+                                       language_code)
+        else:
+            with self.services.db.session() as session:
+                document = read_text_track(self.services, session, self.environment_id, asset_id, track_id,
+                                           language_code)
+        return SourceInfo(path=f"asset:{asset_id}", duration_s=None, has_video=False, has_audio=False,
+                          text=document)
 
     # -- assets ---------------------------------------------------------------------------------
     def _asset(self, asset_id: str) -> SourceInfo:
@@ -250,10 +270,7 @@ def create_edit(session: Session, services: Services, environment_id: str, docum
 
 def get_edit(session: Session, environment_id: str, edit_id: str) -> Edit:
     """The edit, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    edit = session.get(Edit, edit_id)
-    if edit is None or edit.environment_id != environment_id:
-        raise NotFound(f"edit {edit_id!r} not found")
-    return edit
+    return get_owned(session, Edit, edit_id, environment_id, "edit")
 
 
 def list_edits(session: Session, environment_id: str, offset: int, limit: int,
@@ -343,10 +360,7 @@ def create_template(session: Session, environment_id: str, name: str, document: 
 
 def get_template(session: Session, environment_id: str, template_id: str) -> Template:
     """The template, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    template = session.get(Template, template_id)
-    if template is None or template.environment_id != environment_id:
-        raise NotFound(f"template {template_id!r} not found")
-    return template
+    return get_owned(session, Template, template_id, environment_id, "template")
 
 
 def template_public(template: Template) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 An :class:`Edit` is ``{"timeline": ..., "output": ...}``. The timeline holds a background colour, an
 optional soundtrack and a list of tracks; each track holds clips; each clip shows one asset (a layer
-whose kind is keyed by ``type``: video, image, audio, text, color) from ``start`` for ``length``
+whose kind is keyed by ``type``: video, image, audio, text, color, caption) from ``start`` for ``length``
 seconds. **Track 0 is drawn on top**; later tracks are drawn underneath it, and the background colour
 under everything.
 
@@ -74,9 +74,17 @@ POSITIONS: tuple[str, ...] = Position.__args__  # type: ignore[attr-defined]
 
 Fit = Literal["crop", "cover", "contain", "none"]
 
-#: Fonts that ship with Vidlake's Python dependencies (the ``font-source-sans-pro`` wheel).
-FontName = Literal["sans", "sans-bold", "sans-semibold", "sans-light", "sans-italic", "sans-black"]
+#: Fonts that ship with Vidlake's packages (see :mod:`vidlake.edit.fonts`): Source Sans Pro (the
+#: ``font-source-sans-pro`` wheel) and Noto Sans CJK regular/bold per region (Debian's ``fonts-noto-cjk``).
+FontName = Literal[
+    "sans", "sans-bold", "sans-semibold", "sans-light", "sans-italic", "sans-black",
+    "sans-sc", "sans-sc-bold", "sans-tc", "sans-tc-bold", "sans-hk", "sans-hk-bold",
+    "sans-jp", "sans-jp-bold", "sans-kr", "sans-kr-bold",
+]  # fmt: skip
 FONTS: tuple[str, ...] = FontName.__args__  # type: ignore[attr-defined]
+
+#: Characters of one caption cue.
+MAX_CUE_CHARS = 500
 
 Seconds = Annotated[float, Field(ge=0)]
 Src = Annotated[str, Field(pattern=SRC_PATTERN, description="`asset:<id>`, `live:<id>` or an https:// URL")]
@@ -122,17 +130,25 @@ class AudioAsset(_Model):
     fade_out: Seconds = Field(0.0, description="seconds of fade-out to silence at the clip's end; default 0")
 
 
-class TextStyle(_Model):
-    """How a text clip looks. Sizes are pixels at the output resolution (scaled down in previews)."""
+class _TextLook(_Model):
+    """What titles and captions share: face, colours, line alignment and spacing (pixels)."""
 
-    font: FontName = Field("sans", description="a bundled font (Source Sans Pro family); default sans")
-    size: int = Field(64, ge=4, le=1000, description="font size in pixels; default 64")
+    font: FontName = Field("sans", description="a bundled font (Source Sans Pro, Noto Sans CJK); characters "
+                           "the font lacks (CJK) are drawn with its Noto Sans CJK counterpart; default sans")
     color: Color = Field("#ffffff", description="text colour #rrggbb[aa]; default #ffffff")
     background: Color | None = Field(None, description="box colour behind the text #rrggbb[aa]; default none")
-    padding: int = Field(16, ge=0, le=500, description="pixels between the text and its box edge; default 16")
     align: Literal["left", "center", "right"] = Field("center", description="line alignment; default center")
     line_spacing: int = Field(0, ge=0, le=500, description="extra pixels between lines; default 0")
 
+
+class TextStyle(_TextLook):
+    """How a text clip looks. Sizes are pixels at the output resolution (scaled down in previews)."""
+
+    size: int = Field(64, ge=4, le=1000, description="font size in pixels; default 64")
+    padding: int = Field(16, ge=0, le=500, description="pixels between the text and its box edge; default 16")
+    max_width: int | None = Field(None, ge=16, le=7680, description="pixels a line may span before it wraps "
+                                  "(CJK between characters, Latin at spaces); default the frame width "
+                                  "minus twice the padding")
 
 
 class TextAsset(_Model):
@@ -143,6 +159,40 @@ class TextAsset(_Model):
     style: TextStyle = Field(default_factory=TextStyle)
 
 
+class CaptionCue(_Model):
+    """One caption: ``text`` shown from ``start`` to ``end`` seconds, counted from the clip's start."""
+
+    start: float = Field(..., ge=0, description="seconds from the clip's start (after trim)")
+    end: float = Field(..., gt=0, description="seconds from the clip's start; after start")
+    text: str = Field(..., min_length=1, max_length=MAX_CUE_CHARS, description="`\\n` starts a new line")
+
+
+class CaptionStyle(_TextLook):
+    """How burned captions look. Sizes are pixels at the output resolution (scaled down in previews)."""
+
+    size: int = Field(48, ge=8, le=400, description="font size in pixels; default 48")
+    outline: int = Field(3, ge=0, le=50, description="outline width in pixels, 0 for none; default 3")
+    outline_color: Color = Field("#000000", description="outline colour; default #000000")
+    padding: int = Field(10, ge=0, le=200, description="pixels between the text and its box edge; default 10")
+    position: Literal["bottom", "top", "center"] = Field("bottom", description="where cues sit; default bottom")
+    margin: int = Field(40, ge=0, le=2000, description="pixels from the frame's top/bottom edge; default 40")
+    max_width: int | None = Field(None, ge=16, le=7680, description="pixels a line may span before it wraps; "
+                                  "default 90% of the frame width")
+
+
+class CaptionAsset(_Model):
+    """Captions burned into the picture: inline ``cues``, or ``src`` naming an asset whose text track
+    (``track_id``, else the track in ``language_code``, else its first text track) supplies them."""
+
+    type: Literal["caption"] = "caption"
+    cues: list[CaptionCue] | None = Field(None, description="inline cues, in time order, not overlapping")
+    src: str | None = Field(None, pattern=r"^asset:[A-Za-z0-9_.\-]+$", description="`asset:<id>` with a text track")
+    track_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    language_code: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    trim: Seconds = Field(0.0, description="seconds of cues skipped at the start (like a video's trim); default 0")
+    style: CaptionStyle = Field(default_factory=CaptionStyle)
+
+
 class ColorAsset(_Model):
     """A solid colour filling the clip's frame (use ``scale``/``position`` for a smaller box)."""
 
@@ -151,7 +201,8 @@ class ColorAsset(_Model):
 
 
 
-Asset = Annotated[VideoAsset | ImageAsset | AudioAsset | TextAsset | ColorAsset, Field(discriminator="type")]
+Asset = Annotated[VideoAsset | ImageAsset | AudioAsset | TextAsset | ColorAsset | CaptionAsset,
+                  Field(discriminator="type")]
 
 
 class Transition(_Model):

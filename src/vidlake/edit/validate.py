@@ -18,8 +18,11 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from vidlake.edit.captions_burn import CueError, caption_source_key, cue_problems, inline_cues, parse_cues
+from vidlake.edit.fonts import FontNotFoundError
 from vidlake.edit.geometry import decode_pixels, layer_pixels
-from vidlake.edit.timeline import AudioAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
+from vidlake.edit.text_layout import missing_characters
+from vidlake.edit.timeline import AudioAsset, CaptionAsset, Clip, Edit, ImageAsset, TextAsset, VideoAsset
 
 #: Seconds of slack allowed when a clip reaches the very end of its source (container rounding).
 END_TOLERANCE_S = 0.05
@@ -32,7 +35,8 @@ class SourceInfo:
 
     ``demuxer``: the pinned ffmpeg demuxer (``-f``) for the file, from the probe (see
     :class:`vidlake.ffmpeg.MediaInput`); ``"hls"`` only for Vidlake's own HLS output. None: chosen from
-    the file's signature or extension when the command is built."""
+    the file's signature or extension when the command is built. A caption clip's text track resolves to a
+    source whose ``text`` is its WebVTT document."""
 
     path: str
     duration_s: float | None
@@ -41,6 +45,7 @@ class SourceInfo:
     width: int | None = None
     height: int | None = None
     demuxer: str | None = None
+    text: str | None = None
 
 
 class ResolveError(LookupError):
@@ -112,7 +117,7 @@ class ValidatedEdit:
     sources: dict[str, SourceInfo] = field(default_factory=dict)
 
 
-_ASSET_TAGS = {"video", "image", "audio", "text", "color"}
+_ASSET_TAGS = {"video", "image", "audio", "text", "color", "caption"}
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -209,6 +214,60 @@ def _check_clip_kind(clip: Clip, where: str, errors: list[FieldError]) -> None:
         errors.append(FieldError(f"{where}.effect", "does not apply to a text clip"))
     if isinstance(asset, TextAsset) and not asset.text.strip():
         errors.append(FieldError(f"{where}.asset.text", "must not be blank"))
+    elif isinstance(asset, TextAsset):
+        _check_glyphs(asset.style.font, asset.text, f"{where}.asset.text", errors)
+
+
+def _check_glyphs(font: str, text: str, where: str, errors: list[FieldError]) -> None:
+    """Characters no bundled face draws (they would render as boxes). Skipped when the CJK font package is
+    missing: the render then fails naming the package."""
+    try:
+        missing = missing_characters(font, text)
+    except FontNotFoundError:
+        return
+    if missing:
+        shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing[:5])
+        errors.append(FieldError(where, f"has characters no bundled font can draw: {shown}"))
+
+
+#: Clip fields a caption clip does not use (its style places the cues).
+_NOT_FOR_CAPTIONS = ("transition", "filter", "effect", "fit", "scale", "position", "offset", "speed")
+
+
+def _check_caption(clip: Clip, where: str, resolver: Resolver | None, cache: dict[str, SourceInfo],
+                   errors: list[FieldError]) -> None:
+    asset = clip.asset
+    assert isinstance(asset, CaptionAsset)
+    for name in _NOT_FOR_CAPTIONS:
+        if name in clip.model_fields_set:
+            errors.append(FieldError(f"{where}.{name}", "does not apply to a caption clip (see asset.style)"))
+    if (asset.cues is None) == (asset.src is None):
+        errors.append(FieldError(f"{where}.asset", "needs either cues or src (an asset with a text track)"))
+        return
+    if asset.cues is not None:
+        for name in ("track_id", "language_code"):
+            if getattr(asset, name) is not None:
+                errors.append(FieldError(f"{where}.asset.{name}", "applies only with src"))
+        for rel, message in cue_problems(inline_cues(asset)):
+            errors.append(FieldError(f"{where}.asset.{rel}", message))
+        for n, cue in enumerate(asset.cues):
+            _check_glyphs(asset.style.font, cue.text, f"{where}.asset.cues[{n}].text", errors)
+        return
+    if resolver is None:
+        return
+    info = _resolve(caption_source_key(asset), f"{where}.asset.src", resolver, cache, errors)
+    if info is None:
+        return
+    if info.text is None:
+        errors.append(FieldError(f"{where}.asset.src", f"source {asset.src!r} has no text track"))
+        return
+    try:
+        cues = parse_cues(info.text)
+    except CueError as exc:
+        errors.append(FieldError(f"{where}.asset.src", f"text track of {asset.src!r}: {exc}"))
+        return
+    for rel, message in cue_problems(cues)[:5]:
+        errors.append(FieldError(f"{where}.asset.src", f"text track of {asset.src!r}: {rel}: {message}"))
 
 
 def _check_sources(
@@ -308,7 +367,8 @@ def _check_output(edit: Edit, limits: Limits, errors: list[FieldError]) -> None:
     if clips > limits.max_clips:
         errors.append(FieldError("timeline.tracks", f"{clips} clips is above the limit {limits.max_clips}"))
     if not any(not isinstance(c.asset, AudioAsset) for t in edit.timeline.tracks for c in t.clips):
-        errors.append(FieldError("timeline.tracks", "needs at least one visual clip (video, image, text, color)"))
+        errors.append(FieldError("timeline.tracks",
+                                 "needs at least one visual clip (video, image, text, color, caption)"))
 
 
 def find_errors(
@@ -328,6 +388,8 @@ def find_errors(
     for ti, track in enumerate(edit.timeline.tracks):
         for ci, clip in enumerate(track.clips):
             where = _clip_path(ti, ci)
+            if isinstance(clip.asset, CaptionAsset):
+                _check_caption(clip, where, resolver, cache, errors)
             _check_clip_kind(clip, where, errors)
             _check_transitions(clip, where, errors)
             if resolver is not None:

@@ -1,8 +1,10 @@
-"""The only code in Vidlake that starts ffmpeg.
+"""The only code in Vidlake that starts ffmpeg (and any other child process of the media flows).
 
 Build a command with :class:`FFmpegCommand` and :class:`MediaInput` (hardened inputs), run it with
-:func:`run` (progress, time limit, cancel, memory limit, typed errors); :func:`run_capture` for
-commands whose output is text (``-version``).
+:func:`run` (progress, time limit, cancel, memory limit, typed errors);
+:func:`run_capture` for text output (``-version``); stream into or out of a child
+with :class:`~vidlake.ffmpeg.process.StreamingProcess`. Every start goes through
+:mod:`vidlake.ffmpeg.process` (own process group, memory limit, killed with its parent).
 """
 
 from vidlake.ffmpeg.binary import FFmpegNotFoundError, ffmpeg_exe

@@ -32,6 +32,7 @@ class FFmpegCommand:
     ``loglevel``: ffmpeg's ``-v`` level; ``error`` keeps stderr to what the error tail needs.
     ``extra_filter_graphs``: more ``-filter_complex`` graphs after ``filter_complex``; each runs in its
     own thread of the one process (the edit compiler keeps video and audio apart this way).
+    ``overwrite``: ``-y`` (replace existing output files; meaningless for a URL output).
     """
 
     inputs: list[MediaInput] = field(default_factory=list)
@@ -41,6 +42,7 @@ class FFmpegCommand:
     loglevel: str = "error"
     extra_global: list[str] = field(default_factory=list)
     extra_filter_graphs: list[str] = field(default_factory=list)
+    overwrite: bool = True
 
     def add_input(self, media: MediaInput) -> int:
         """Append an input; returns its index for ``-map`` (``0``, ``1``...)."""
@@ -57,7 +59,7 @@ class FFmpegCommand:
         """The full argument list after the executable name."""
         if not self.outputs:
             raise ValueError("an ffmpeg command needs at least one output")
-        args: list[str] = ["-nostdin", "-hide_banner", "-y", "-v", self.loglevel]
+        args: list[str] = ["-nostdin", "-hide_banner", *(["-y"] if self.overwrite else []), "-v", self.loglevel]
         if self.threads is not None:
             if self.threads < 1:
                 raise ValueError("threads must be >= 1")

@@ -87,6 +87,9 @@ _BY_SUFFIX: dict[str, str] = {".mp4": "mov", ".mov": "mov", ".m4a": "mov", ".m4v
 #: the allow-listed demuxers (plus ``hls`` for Vidlake's own playlists, whose segments they cover).
 PYAV_OPTIONS: dict[str, str] = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST + ",hls"}
 
+#: Demuxers a stream on stdin (``pipe:0``) may be read with: they read that one stream and open nothing else.
+PIPE_DEMUXERS: tuple[str, ...] = ("flv", "mpegts")
+
 
 class UnsupportedContainerError(ValueError):
     """The probed container format is not on the upload allow-list."""
@@ -144,7 +147,9 @@ class MediaInput:
     ``absolute_seek``: ``seek_s`` is a timestamp in the file's own timeline (``-seek_timestamp 1``)
     instead of an offset from its start time. ``streams``: read only the ``"video"`` or ``"audio"``
     streams (``-an``/``-vn``: one file feeding two far-apart parts of a graph opens as two inputs).
-    ``framerate``: frames per second a still image is read at (image demuxers only).
+    ``framerate``: frames per second a still image is read at (image demuxers only). ``pipe``: read
+    stdin (``pipe:0``) instead of ``path``, with one of :data:`PIPE_DEMUXERS` (a live publish).
+    ``options``: more input options before ``-f`` (e.g. ``-fflags +genpts``).
     """
 
     path: Path
@@ -156,6 +161,15 @@ class MediaInput:
     absolute_seek: bool = False
     streams: Literal["video", "audio"] | None = None
     framerate: int | None = None
+    pipe: bool = False
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def stdin(cls, demuxer: str, *options: str) -> MediaInput:
+        """A live stream on stdin read with ``demuxer`` (one of :data:`PIPE_DEMUXERS`)."""
+        if demuxer not in PIPE_DEMUXERS:
+            raise UnsupportedContainerError(f"demuxer {demuxer!r} is not accepted on stdin")
+        return cls(path=Path("-"), demuxer=demuxer, pipe=True, options=tuple(options))
 
     @classmethod
     def untrusted(cls, path: str | Path, format_name: str) -> MediaInput:
@@ -182,7 +196,11 @@ class MediaInput:
         return replace(self, seek_s=seek_s, duration_s=duration_s)
 
     def args(self) -> list[str]:
-        """The ffmpeg arguments for this input, ending with ``-i PATH``."""
+        """The ffmpeg arguments for this input, ending with ``-i PATH`` (``-i pipe:0`` for stdin)."""
+        if self.pipe:
+            if self.demuxer not in PIPE_DEMUXERS:
+                raise UnsupportedContainerError(f"demuxer {self.demuxer!r} is not accepted on stdin")
+            return [*self.options, "-f", self.demuxer, "-i", "pipe:0"]
         image = _is_image(self.demuxer)
         if not self.trusted and not image:
             demuxer_for(self.demuxer)  # re-check: a hand-built MediaInput must obey the allow-list
@@ -208,6 +226,7 @@ class MediaInput:
             out += ["-ss", f"{self.seek_s:.3f}"]
         if self.duration_s is not None:
             out += ["-t", f"{self.duration_s:.3f}"]
+        out += self.options
         # The ``file:`` prefix stops a name like ``http:x`` or ``a|b`` being read as a protocol.
         out += ["-f", self.demuxer, "-i", "file:" + str(self.path.resolve())]
         return out

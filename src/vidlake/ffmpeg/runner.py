@@ -1,17 +1,8 @@
-"""Running ffmpeg: progress, time limit, cancellation, memory limit, typed errors.
-
-Every ffmpeg Vidlake starts runs in its own process group (killed whole on timeout or cancel) under an
-address-space limit: the caller's ``memory_limit_bytes``, else the process default set from settings
-(``VIDLAKE_FFMPEG_MEMORY_LIMIT_BYTES``, see :func:`set_default_memory_limit`). A caller cannot forget it.
-"""
+"""Running ffmpeg: progress, time limit, cancellation, memory limit, typed errors."""
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
-import resource
-import signal
 import subprocess
 import threading
 import time
@@ -20,64 +11,13 @@ from collections.abc import Callable, Sequence
 from vidlake.ffmpeg.binary import ffmpeg_exe
 from vidlake.ffmpeg.command import FFmpegCommand
 from vidlake.ffmpeg.errors import FFmpegCancelledError, FFmpegError, FFmpegTimeoutError
+from vidlake.ffmpeg.process import default_memory_limit, kill_popen, popen, set_default_memory_limit
 from vidlake.ffmpeg.progress import Progress, ProgressParser
+
+__all__ = ["default_memory_limit", "run", "run_capture", "set_default_memory_limit"]
 
 STDERR_TAIL_LINES = 40
 _POLL_S = 0.1
-#: Address space (bytes) of one ffmpeg unless settings say otherwise: a 4K x264 ladder peaked near
-#: 1.6 GB; more than twice that is left for threads on bigger machines.
-DEFAULT_MEMORY_LIMIT_BYTES = 4 * 1024**3
-_default_memory = [DEFAULT_MEMORY_LIMIT_BYTES]
-
-
-def set_default_memory_limit(limit_bytes: int) -> None:
-    """Set this process's address-space limit for ffmpeg (bytes; called from settings when services
-    are built)."""
-    if limit_bytes <= 0:
-        raise ValueError("the ffmpeg memory limit must be positive")
-    _default_memory[0] = limit_bytes
-
-
-def default_memory_limit() -> int:
-    """The address-space limit (bytes) applied when a caller passes none."""
-    return _default_memory[0]
-
-
-def _limits(memory_limit_bytes: int | None) -> Callable[[], None]:
-    limit = memory_limit_bytes or default_memory_limit()
-
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
-
-
-def run_capture(args: Sequence[str], *, timeout_s: float, ffmpeg: str | None = None) -> str:
-    """Run ffmpeg for its standard output text (``-version``, ``-encoders``...), under the same memory
-    limit and process-group kill as :func:`run`. Raises :class:`FFmpegError` or
-    :class:`FFmpegTimeoutError`."""
-    argv = [ffmpeg or ffmpeg_exe(), *args]
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True, preexec_fn=_limits(None))
-    except OSError as exc:
-        raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        _kill_group(proc)
-        raise FFmpegTimeoutError(f"ffmpeg exceeded its {timeout_s:g} s limit and was killed", argv=argv) from exc
-    if proc.returncode != 0:
-        raise FFmpegError(f"ffmpeg exited with status {proc.returncode}", argv=argv, returncode=proc.returncode,
-                          stderr_tail=err.decode("utf-8", "replace")[-4000:])
-    return out.decode("utf-8", "replace")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
 
 
 def run(
@@ -98,9 +38,9 @@ def run(
     raised. ``on_progress(percent)``: called (in this thread) with 0-100 when ``duration_s`` (the
     expected output duration in seconds) is known. ``cancel_check()``: polled about every 0.1 s; when
     true the group is killed and :class:`FFmpegCancelledError` raised. ``memory_limit_bytes``: RLIMIT_AS
-    for the ffmpeg process (default :func:`default_memory_limit`). ``on_tick(progress)``: called on every
-    poll (for watching outputs). ``ffmpeg``: the binary, default :func:`ffmpeg_exe`. Non-zero exit raises
-    :class:`FFmpegError` carrying the stderr tail.
+    for the ffmpeg process. ``on_tick(progress)``: called on every poll (for watching outputs).
+    ``ffmpeg``: the binary, default :func:`ffmpeg_exe`. Non-zero exit raises :class:`FFmpegError`
+    carrying the stderr tail.
     """
     body = args.argv() if isinstance(args, FFmpegCommand) else list(args)
     argv = [ffmpeg or ffmpeg_exe(), *body, "-progress", "pipe:1", "-nostats"]
@@ -110,14 +50,8 @@ def run(
     lock = threading.Lock()
 
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # own process group: kill it and every child together
-            preexec_fn=_limits(memory_limit_bytes),
-        )
+        # own process group (killed with every child), RLIMIT_AS, dies with its parent: see ffmpeg.process
+        proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, memory_limit_bytes=memory_limit_bytes)
     except OSError as exc:  # e.g. exec failed under a too-small memory limit
         raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
     assert proc.stdout is not None and proc.stderr is not None
@@ -162,7 +96,7 @@ def run(
             time.sleep(_POLL_S)
     finally:
         if proc.poll() is None:
-            _kill_group(proc)
+            kill_popen(proc)
         for t in readers:
             t.join(timeout=5)
         out_pipe.close()
@@ -182,3 +116,25 @@ def run(
     if on_progress is not None and duration_s and last_pct != 100.0:
         on_progress(100.0)
     return final
+
+
+def run_capture(args: Sequence[str], *, timeout_s: float, ffmpeg: str | None = None,
+                memory_limit_bytes: int | None = None) -> str:
+    """Run ffmpeg for what it prints on stdout (``["-hide_banner", "-encoders"]``, ``["-version"]``) under
+    the same fences as :func:`run`. ``timeout_s`` in seconds: past it the group is killed and
+    :class:`FFmpegTimeoutError` raised; one that cannot start or exits non-zero raises :class:`FFmpegError`."""
+    argv = [ffmpeg or ffmpeg_exe(), *args]
+    try:
+        proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, memory_limit_bytes=memory_limit_bytes)
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not start: {exc}", argv=argv) from exc
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_popen(proc)
+        raise FFmpegTimeoutError(f"ffmpeg exceeded its {timeout_s:g} s limit and was killed", argv=argv,
+                                 returncode=proc.returncode) from None
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffmpeg exited with status {proc.returncode}", argv=argv, returncode=proc.returncode,
+                          stderr_tail=err.decode("utf-8", "replace")[-4000:])
+    return out.decode("utf-8", "replace")

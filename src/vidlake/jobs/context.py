@@ -14,7 +14,7 @@ from vidlake.storage import keys
 
 if TYPE_CHECKING:
     from vidlake.jobs.queue import ClaimedJob
-    from vidlake.services import Services
+    from vidlake.runtime import Services
 
 
 @dataclass

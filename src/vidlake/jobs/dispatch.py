@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from vidlake.core.settings import Settings
 from vidlake.db.session import Database
-from vidlake.services import Dispatcher
+from vidlake.runtime import Dispatcher
 
 if TYPE_CHECKING:
     from celery import Celery

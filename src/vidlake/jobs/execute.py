@@ -15,7 +15,7 @@ from vidlake.jobs import queue
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import JobCancelled, LeaseLost, PermanentJobError
 from vidlake.jobs.registry import final_failure, get_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

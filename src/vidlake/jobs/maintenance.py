@@ -10,7 +10,7 @@ from collections.abc import Callable
 from vidlake.core.clock import now
 from vidlake.jobs import queue
 from vidlake.jobs.registry import final_failure
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

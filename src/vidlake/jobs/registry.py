@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from vidlake.jobs.context import JobContext
-    from vidlake.services import Services
+    from vidlake.runtime import Services
 
 Handler = Callable[["JobContext"], "dict[str, Any] | None"]
 #: Called once when a job of the kind ends ``dead`` or ``failed``: (services, payload, last error).
@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "vidlake.analyze.jobs",
     "vidlake.edit.jobs",
     "vidlake.analyze.reframe_job",
+    "vidlake.speech.jobs",
 )
 
 

@@ -15,7 +15,7 @@ from types import FrameType
 from vidlake.jobs import maintenance, queue
 from vidlake.jobs.execute import WorkerShutdown, execute
 from vidlake.jobs.registry import known_kinds, load_modules
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ Timestamps are 90 kHz ticks; :data:`TS_OFFSET` (1.4 s, as ffmpeg) is added so th
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Final
+
+from vidlake.package.codecs import START_CODE, AacConfig, AvcConfig
 
 PACKET_SIZE: Final = 188
 PMT_PID: Final = 0x1000
@@ -40,7 +41,6 @@ NAL_IDR: Final = 5
 NAL_SPS: Final = 7
 NAL_PPS: Final = 8
 NAL_AUD: Final = 9
-START_CODE: Final = b"\x00\x00\x00\x01"
 AUD: Final = b"\x00\x00\x00\x01\x09\xf0"  #: access unit delimiter, primary_pic_type 7 (any slice type)
 
 
@@ -66,44 +66,6 @@ def crc32_mpeg2(data: bytes) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- codecs
-
-
-@dataclass(frozen=True)
-class AvcConfig:
-    """An AVCDecoderConfigurationRecord: NAL length size (bytes) and the parameter sets."""
-
-    length_size: int
-    sps: tuple[bytes, ...]
-    pps: tuple[bytes, ...]
-
-    @classmethod
-    def parse(cls, record: bytes) -> AvcConfig:
-        """Parse the record (the body of an AVC sequence header after its 5-byte FLV prefix)."""
-        if len(record) < 7 or record[0] != 1:
-            raise ValueError("not an AVCDecoderConfigurationRecord")
-        length_size = (record[4] & 0x03) + 1
-        pos = 6
-        sps = []
-        for _ in range(record[5] & 0x1F):
-            n = struct.unpack_from(">H", record, pos)[0]
-            sps.append(bytes(record[pos + 2 : pos + 2 + n]))
-            pos += 2 + n
-        pps = []
-        if pos < len(record):
-            count = record[pos]
-            pos += 1
-            for _ in range(count):
-                n = struct.unpack_from(">H", record, pos)[0]
-                pps.append(bytes(record[pos + 2 : pos + 2 + n]))
-                pos += 2 + n
-        if pos > len(record):
-            raise ValueError("truncated AVCDecoderConfigurationRecord")
-        return cls(length_size, tuple(sps), tuple(pps))
-
-    @property
-    def parameter_sets(self) -> bytes:
-        """SPS and PPS in Annex B form (start codes)."""
-        return b"".join(START_CODE + p for p in (*self.sps, *self.pps))
 
 
 def avcc_to_annexb(data: bytes | memoryview, config: AvcConfig, *, keyframe: bool) -> bytes:
@@ -139,48 +101,6 @@ def avcc_to_annexb(data: bytes | memoryview, config: AvcConfig, *, keyframe: boo
             return b"".join([*nals[:2], config.parameter_sets, *nals[2:]])
         head += config.parameter_sets
     return head + b"".join(nals)
-
-
-@dataclass(frozen=True)
-class AacConfig:
-    """What an ADTS header needs from an AudioSpecificConfig: ADTS ``profile`` (object type - 1),
-    sampling frequency index and channel configuration."""
-
-    profile: int
-    sampling_index: int
-    channel_config: int
-
-    @classmethod
-    def parse(cls, asc: bytes) -> AacConfig:
-        """Parse an AudioSpecificConfig (the body of an AAC sequence header after its 2-byte prefix).
-        HE-AAC (object types 5 and 29) is written as AAC LC at the core rate, as ADTS requires."""
-        if len(asc) < 2:
-            raise ValueError("AudioSpecificConfig shorter than 2 bytes")
-        bits = int.from_bytes(asc[:4].ljust(4, b"\x00"), "big")
-        obj = bits >> 27
-        pos = 5
-        if obj == 31:
-            obj = 32 + ((bits >> 21) & 0x3F)
-            pos = 11
-        index = (bits >> (28 - pos)) & 0x0F
-        pos += 4
-        if index == 15:
-            raise ValueError("explicit AAC sampling rates are not supported")
-        channels = (bits >> (28 - pos)) & 0x0F
-        if obj in (5, 29):
-            obj = 2
-        if not 1 <= obj <= 4:
-            obj = 2
-        return cls(profile=obj - 1, sampling_index=index, channel_config=channels)
-
-    def adts_header(self, frame_len: int) -> bytes:
-        """The 7-byte ADTS header (no CRC) of a raw frame of ``frame_len`` bytes."""
-        total = frame_len + 7
-        if total > 0x1FFF:
-            raise ValueError("AAC frame too long for ADTS")
-        ch = self.channel_config
-        return bytes((0xFF, 0xF1, (self.profile << 6) | (self.sampling_index << 2) | (ch >> 2),
-                      ((ch & 3) << 6) | (total >> 11), (total >> 3) & 0xFF, ((total & 7) << 5) | 0x1F, 0xFC))
 
 
 # ---------------------------------------------------------------------------------------------- muxing

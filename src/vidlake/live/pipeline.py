@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidlake.ffmpeg import ffmpeg_exe
+from vidlake.ffmpeg import FFmpegCommand, MediaInput, ffmpeg_exe
 
 #: Segment length per latency mode, in seconds.
 SEGMENT_SECONDS = {"standard": 6.0, "reduced": 2.0, "low": 1.0}
@@ -88,8 +88,42 @@ def _hls_options(segment_s: float, out_dir: Path, rel: str) -> list[str]:
         "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_type", "mpegts",
         "-hls_segment_filename", str(out_dir / rel / "%05d.ts"),
-        str(out_dir / rel / "index.m3u8"),
     ]
+
+
+def build_command(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "veryfast",
+                  threads: int | None = None, thumbnail: bool = False, input_format: str = "flv",
+                  passthrough: bool = True) -> FFmpegCommand:
+    """The command of :func:`build_argv` (without the executable)."""
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown input format {input_format!r}")
+    if not passthrough and not live_plan.rungs:
+        raise ValueError("no rung for ffmpeg to write")
+    seg = live_plan.segment_s
+    for i in range(0 if passthrough else 1, live_plan.variant_count):
+        (out_dir / variant_dir(run, i)).mkdir(parents=True, exist_ok=True)
+    cmd = FFmpegCommand(loglevel="warning")
+    cmd.add_input(MediaInput.stdin(input_format, "-fflags", "+genpts"))
+    if passthrough:
+        cmd.add_output(out_dir / variant_dir(run, 0) / "index.m3u8",
+                       ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy",
+                        *_hls_options(seg, out_dir, variant_dir(run, 0))])
+    for i, rung in enumerate(live_plan.rungs, start=1):
+        options = ["-map", "0:v:0?", "-map", "0:a:0?",
+                   "-vf", f"scale=-2:'min({rung.height},ih)':flags=bilinear,format=yuv420p",
+                   "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-profile:v", "main",
+                   "-b:v", str(rung.video_bitrate), "-maxrate", str(rung.video_bitrate),
+                   "-bufsize", str(rung.video_bitrate * 2), "-sc_threshold", "0",
+                   "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})", "-c:a", "copy"]
+        if threads:
+            options += ["-threads", str(threads)]
+        cmd.add_output(out_dir / variant_dir(run, i) / "index.m3u8",
+                       options + _hls_options(seg, out_dir, variant_dir(run, i)))
+    if thumbnail:
+        cmd.add_output(out_dir / "thumbnail.jpg",
+                       ["-map", "0:v:0?", "-vf", f"fps=1/{seg:g},scale=-2:'min(360,ih)'", "-c:v", "mjpeg",
+                        "-q:v", "5", "-f", "image2", "-update", "1", "-atomic_writing", "1"])
+    return cmd
 
 
 def build_argv(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "veryfast",
@@ -101,32 +135,9 @@ def build_argv(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str = "v
 
     ``passthrough=False`` leaves rung 0 out (it is written in-process by
     :class:`~vidlake.live.segmenter.Segmenter`) and writes the transcoded rungs only; there must be some."""
-    if input_format not in INPUT_FORMATS:
-        raise ValueError(f"unknown input format {input_format!r}")
-    if not passthrough and not live_plan.rungs:
-        raise ValueError("no rung for ffmpeg to write")
-    seg = live_plan.segment_s
-    for i in range(0 if passthrough else 1, live_plan.variant_count):
-        (out_dir / variant_dir(run, i)).mkdir(parents=True, exist_ok=True)
-    argv = [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
-            "-fflags", "+genpts", "-f", input_format, "-i", "pipe:0"]
-    if passthrough:
-        argv += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy"]
-        argv += _hls_options(seg, out_dir, variant_dir(run, 0))
-    for i, rung in enumerate(live_plan.rungs, start=1):
-        argv += ["-map", "0:v:0?", "-map", "0:a:0?",
-                 "-vf", f"scale=-2:'min({rung.height},ih)':flags=bilinear,format=yuv420p",
-                 "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-profile:v", "main",
-                 "-b:v", str(rung.video_bitrate), "-maxrate", str(rung.video_bitrate),
-                 "-bufsize", str(rung.video_bitrate * 2), "-sc_threshold", "0",
-                 "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})", "-c:a", "copy"]
-        if threads:
-            argv += ["-threads", str(threads)]
-        argv += _hls_options(seg, out_dir, variant_dir(run, i))
-    if thumbnail:
-        argv += ["-map", "0:v:0?", "-vf", f"fps=1/{seg:g},scale=-2:'min(360,ih)'", "-c:v", "mjpeg", "-q:v", "5",
-                 "-f", "image2", "-update", "1", "-atomic_writing", "1", str(out_dir / "thumbnail.jpg")]
-    return argv
+    cmd = build_command(live_plan, out_dir, run, preset=preset, threads=threads, thumbnail=thumbnail,
+                        input_format=input_format, passthrough=passthrough)
+    return [ffmpeg or ffmpeg_exe(), *cmd.argv()]
 
 
 def simulcast_argv(url: str, *, ffmpeg: str | None = None, input_format: str = "flv") -> list[str]:
@@ -134,13 +145,17 @@ def simulcast_argv(url: str, *, ffmpeg: str | None = None, input_format: str = "
     without re-encoding."""
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"unknown input format {input_format!r}")
-    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", input_format,
-            "-i", "pipe:0", "-map", "0", "-c", "copy", "-f", "flv", url]
+    cmd = FFmpegCommand(loglevel="warning", overwrite=False)
+    cmd.add_input(MediaInput.stdin(input_format))
+    cmd.add_output(url, ["-map", "0", "-c", "copy", "-f", "flv"])
+    return [ffmpeg or ffmpeg_exe(), *cmd.argv()]
 
 
 def thumbnail_argv(segment: Path, dest: Path, *, ffmpeg: str | None = None) -> list[str]:
-    """ffmpeg argv: the first keyframe of ``segment`` → ``dest`` (JPEG, at most 360 pixels high). Only
-    keyframes are decoded."""
-    return [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-skip_frame", "nokey",
-            "-i", str(segment), "-map", "0:v:0", "-frames:v", "1", "-vf", "scale=-2:'min(360,ih)'", "-q:v", "5",
-            "-f", "image2", "-update", "1", str(dest)]
+    """ffmpeg argv: the first keyframe of ``segment`` (an MPEG-TS segment written by the pipeline) → ``dest``
+    (JPEG, at most 360 pixels high). Only keyframes are decoded."""
+    cmd = FFmpegCommand()
+    cmd.add_input(MediaInput(segment, "mpegts", trusted=True, skip_nonkey=True))
+    cmd.add_output(dest, ["-map", "0:v:0", "-frames:v", "1", "-vf", "scale=-2:'min(360,ih)'", "-q:v", "5",
+                          "-f", "image2", "-update", "1"])
+    return [ffmpeg or ffmpeg_exe(), *cmd.argv()]

@@ -33,8 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Final
 
-from vidlake.live.mpegts import AacConfig, AvcConfig, TsMuxer, avcc_to_annexb
-from vidlake.live.rtmp.flv import AAC_SAMPLE_RATES, TAG_AUDIO, TAG_VIDEO, FlvTag
+from vidlake.live.mpegts import TsMuxer, avcc_to_annexb
+from vidlake.live.rtmp.flv import TAG_AUDIO, TAG_VIDEO, FlvTag
+from vidlake.package.codecs import AacConfig, AvcConfig
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class Segmenter:
             except ValueError as exc:
                 self._unsupported(f"AAC config ({exc})")
                 return
-            rate = AAC_SAMPLE_RATES[self.aac.sampling_index] if self.aac.sampling_index < 13 else 44100
+            rate = self.aac.sample_rate or 44100
             self._audio_step_ms = max(1, round(1024 * 1000 / rate))
             self._audio_rate, self._audio_samples = rate, -1
             return

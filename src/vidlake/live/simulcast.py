@@ -1,7 +1,7 @@
 """Simulcast: restream a live publish to RTMP/RTMPS targets without re-encoding.
 
 Each target gets its own ``ffmpeg -c copy -f flv`` fed with the same FLV bytes as the live pipeline
-(see :class:`vidlake.live.ingest.RunTarget`); a target that fails is dropped (status ``errored``) and
+(see :class:`vidlake.live.run.RunTarget`); a target that fails is dropped (status ``errored``) and
 never stops the stream. Statuses: ``idle`` → ``broadcasting`` (while a publish runs) → ``idle``.
 """
 
@@ -16,7 +16,7 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.core.netguard import check_url
 from vidlake.db.models import SimulcastTarget
 from vidlake.live import streams
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

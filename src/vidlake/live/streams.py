@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import InvalidParameters, NotFound
+from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
+from vidlake.db.tenancy import get_owned
 from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
 
@@ -56,10 +57,7 @@ def create_live_stream(session: Session, environment_id: str, request: dict[str,
 
 def get_live_stream(session: Session, environment_id: str, live_stream_id: str) -> LiveStream:
     """The live stream, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    stream = session.get(LiveStream, live_stream_id)
-    if stream is None or stream.environment_id != environment_id or stream.deleted_at is not None:
-        raise NotFound(f"live stream {live_stream_id!r} not found")
-    return stream
+    return get_owned(session, LiveStream, live_stream_id, environment_id, "live stream")
 
 
 def by_stream_key(session: Session, stream_key: str) -> LiveStream | None:

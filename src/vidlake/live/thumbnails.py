@@ -7,6 +7,10 @@ keeps it) with PyAV and writes a JPEG at most :data:`MAX_HEIGHT` pixels high: ~5
 decoder runs on publisher data, so it runs apart from the server: a crash there costs a thumbnail, and
 the next request starts a new helper.
 
+:class:`LiveThumbnail` decides when a session's ``thumbnail.jpg`` is refreshed (every :data:`THUMBNAIL_S`
+seconds) and how: from the keyframe by the helper when the segment was muxed in-process, else by an
+ffmpeg decoding the newest segment's first keyframe.
+
 Wire format on the helper's stdin: ``u32 path length, u32 data length`` (big-endian), the destination path
 (UTF-8), the Annex B access unit; it answers one byte per request on stdout (1: written, 0: failed).
 """
@@ -14,19 +18,25 @@ Wire format on the helper's stdin: ``u32 path length, u32 data length`` (big-end
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import struct
 import sys
+import time
+from collections.abc import Awaitable
 from fractions import Fraction
 from pathlib import Path
+
+from vidlake.ffmpeg.process import Child, StreamingProcess, popen
+from vidlake.live.pipeline import thumbnail_argv
+from vidlake.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
 MAX_HEIGHT = 360  #: thumbnails are at most this high (pixels); never upscaled
 JPEG_QSCALE = 5  #: JPEG quantizer scale (as ffmpeg's ``-q:v``; 2 best .. 31 worst)
 TIMEOUT_S = 10.0  #: a request the helper has not answered in this many seconds kills it
+THUMBNAIL_S = 5.0  #: how often a live session's thumbnail is refreshed (seconds)
 _HEAD = struct.Struct(">II")
 
 
@@ -82,7 +92,7 @@ class Thumbnailer:
 
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: StreamingProcess | None = None
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -98,11 +108,9 @@ class Thumbnailer:
         async with self._lock:
             try:
                 proc = await self._helper()
-                assert proc.stdin is not None and proc.stdout is not None
                 path = str(dest).encode("utf-8")
-                proc.stdin.write(_HEAD.pack(len(path), len(annexb)) + path + annexb)
                 async with asyncio.timeout(TIMEOUT_S):
-                    await proc.stdin.drain()
+                    await proc.write(_HEAD.pack(len(path), len(annexb)) + path + annexb)
                     answer = await proc.stdout.readexactly(1)
                 return answer == b"\x01"
             except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError):
@@ -110,27 +118,60 @@ class Thumbnailer:
                 await self.close()
                 return False
 
-    async def _helper(self) -> asyncio.subprocess.Process:
+    async def _helper(self) -> StreamingProcess:
         proc = self._proc
         if proc is None or proc.returncode is not None:
-            proc = self._proc = await asyncio.create_subprocess_exec(
-                self.python, "-m", "vidlake.live.thumbnails", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            proc = self._proc = await StreamingProcess.start([self.python, "-m", "vidlake.live.thumbnails"],
+                                                             stdin=True, stdout=True)
         return proc
 
     async def close(self) -> None:
         """Stop the helper (it exits when its stdin closes; killed after 5 s)."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 5.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        if proc is not None and proc.returncode is None:
+            await proc.stop(5.0)
+
+
+class LiveThumbnail:
+    """One live session's ``thumbnail.jpg`` under ``root`` (storage key ``{prefix}/thumbnail.jpg``).
+
+    ``storage`` is set when the session's files are mirrored to remote storage (the picture is uploaded
+    after each refresh); ``None`` when ``root`` is the storage itself."""
+
+    def __init__(self, root: Path, prefix: str, storage: Storage | None) -> None:
+        self.path = root / "thumbnail.jpg"
+        self.key = f"{prefix}/thumbnail.jpg"
+        self.storage = storage
+        self.at = -1e9  #: monotonic time of the last refresh (seconds)
+        self._proc: Child | None = None
+
+    def due(self) -> bool:
+        """True when the last refresh is :data:`THUMBNAIL_S` seconds old (and marks it refreshed now)."""
+        if time.monotonic() - self.at < THUMBNAIL_S:
+            return False
+        self.at = time.monotonic()
+        return True
+
+    async def from_keyframe(self, thumbnailer: Thumbnailer, keyframe: bytes) -> None:
+        """Render ``keyframe`` (Annex B H.264 with SPS/PPS) by the helper, then upload it."""
+        if await thumbnailer.render(keyframe, self.path) and self.storage is not None:
+            await asyncio.to_thread(self.storage.put_file, self.key, self.path, "image/jpeg")
+
+    def from_segment(self, segment: Path | None, ffmpeg: str | None = None) -> Awaitable[None] | None:
+        """Reap the ffmpeg of the previous refresh (never waited for: it is polled here); when it is time,
+        start one on the first keyframe of ``segment``. Returns the upload of the finished picture to
+        await (remote storage only), else ``None``."""
+        upload: Awaitable[None] | None = None
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                return None
+            self._proc = None
+            if proc.returncode == 0 and self.storage is not None and self.path.is_file():
+                upload = asyncio.to_thread(self.storage.put_file, self.key, self.path, "image/jpeg")
+        if segment is not None and self.due():
+            self._proc = popen(thumbnail_argv(segment, self.path, ffmpeg=ffmpeg))
+        return upload
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
-from vidlake.core.errors import NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import Asset, PlaybackId
+from vidlake.db.tenancy import get_owned
 from vidlake.deliver.playback_ids import add_playback_id
 from vidlake.events import emit
 from vidlake.jobs.queue import enqueue
@@ -24,7 +24,8 @@ PROCESS_KIND = "vod.process"
 
 #: Settings accepted in asset creation (and ``new_asset_settings``), stored on the asset.
 PIPELINE_SETTINGS = ("mp4_support", "static_renditions", "max_resolution_tier", "normalize_audio",
-                     "video_quality", "encoding_tier", "master_access", "test", "analyses")
+                     "video_quality", "encoding_tier", "master_access", "test", "analyses",
+                     "generated_subtitles")
 
 
 def create_asset(
@@ -73,10 +74,7 @@ def create_asset(
 
 def get_asset(session: Session, environment_id: str, asset_id: str) -> Asset:
     """The asset, if it belongs to ``environment_id``. Raises ``NotFound``."""
-    asset = session.get(Asset, asset_id)
-    if asset is None or asset.environment_id != environment_id or asset.deleted_at is not None:
-        raise NotFound(f"asset {asset_id!r} not found")
-    return asset
+    return get_owned(session, Asset, asset_id, environment_id, "asset")
 
 
 def playback_ids_of(session: Session, asset_id: str) -> list[PlaybackId]:

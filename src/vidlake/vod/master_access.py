@@ -32,7 +32,7 @@ from vidlake.jobs import maintenance
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import Storage, keys
 from vidlake.vod.assets import asset_public
 

@@ -25,7 +25,7 @@ from vidlake.jobs.context import JobContext
 from vidlake.jobs.queue import enqueue
 from vidlake.jobs.registry import job_kind
 from vidlake.package.publish import HlsPublisher
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as svc
 from vidlake.vod.ladder import Ladder, plan_ladder
@@ -133,7 +133,7 @@ def _describe(asset: Asset, result: ProbeResult, ladder: Ladder) -> None:
                        "max_channels": ladder.audio.channels,
                        "max_channel_layout": "mono" if ladder.audio.channels == 1 else "stereo",
                        "primary": True})
-    asset.tracks = tracks
+    asset.tracks = tracks + [t for t in asset.tracks or [] if t.get("type") == "text"]  # tracks added meanwhile
     asset.duration = round(duration, 6)
     asset.resolution_tier = _tier(ladder)
     asset.probe = {"format": result.format_name, "size_bytes": result.size_bytes, "bit_rate": result.bit_rate,
@@ -229,7 +229,8 @@ def process(ctx: JobContext) -> dict[str, Any]:
             row.images_prefix = keys.asset_image(env_id, asset_id, "") if storyboard else None
             if statics:
                 emit_static_ready(session, row)
-    # The analyses named in ``settings.analyses`` are queued by ``analyze.jobs`` when this job succeeds.
+    # The analyses (``settings.analyses``) and generated subtitles (``settings.generated_subtitles``)
+    # of the asset are queued by ``analyze.jobs`` and ``speech.jobs`` when this job succeeds.
     return {"version": version, "wall_s": round(hls_result.wall_s, 3),
             "playable_after_s": hls_result.playable_after_s, "renditions": [v.name for v in hls_result.variants]}
 

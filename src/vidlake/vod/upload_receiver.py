@@ -42,7 +42,7 @@ from vidlake.core.errors import (
     VidlakeError,
 )
 from vidlake.db.models import Upload
-from vidlake.services import Services
+from vidlake.runtime import Services
 
 log = logging.getLogger(__name__)
 

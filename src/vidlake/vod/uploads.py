@@ -30,8 +30,9 @@ from vidlake.core.errors import Conflict, InvalidParameters, NotFound, PayloadTo
 from vidlake.core.ids import new_id
 from vidlake.db.models import Upload
 from vidlake.db.session import Database
+from vidlake.db.tenancy import get_owned
 from vidlake.events import emit
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod.assets import create_asset
 from vidlake.vod.upload_receiver import (
@@ -183,9 +184,7 @@ def _expire_if_due(upload: Upload, data_dir: Path) -> bool:
 
 def get_upload(session: Session, environment_id: str, upload_id: str, data_dir: Path) -> Upload:
     """The upload if it belongs to ``environment_id`` (expired lazily). Raises ``NotFound``."""
-    upload = session.get(Upload, upload_id)
-    if upload is None or upload.environment_id != environment_id:
-        raise NotFound(f"upload {upload_id!r} not found")
+    upload = get_owned(session, Upload, upload_id, environment_id, "upload")
     _expire_if_due(upload, data_dir)
     return upload
 

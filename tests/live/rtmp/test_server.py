@@ -21,8 +21,9 @@ from vidlake.live.rtmp.config import RtmpServerConfig
 from vidlake.live.rtmp.errors import PublishRefused
 from vidlake.live.rtmp.handshake import DigestScheme
 from vidlake.live.rtmp.server import RtmpServer
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import FlvFileTarget, PublishInfo, PublishTarget, SubprocessTarget
+from vidlake.live.rtmp.target import FlvFileTarget, PublishTarget
+from vidlake.live.stats import SessionStats
+from vidlake.live.target import PublishInfo, SubprocessTarget
 
 pytestmark = pytest.mark.anyio
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from vidlake.live.rtmp.flv import AudioInfo, VideoInfo
-from vidlake.live.rtmp.stats import StatsTracker
+from vidlake.live.stats import AudioInfo, StatsTracker, VideoInfo
 
 
 def test_bitrate_keyframe_interval_and_fps() -> None:

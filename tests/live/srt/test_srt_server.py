@@ -15,12 +15,12 @@ import av
 import pytest
 from srt_media import FPS, GOP, h264_aac_args, source_args
 
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import PublishInfo
-from vidlake.live.srt import lib
+from vidlake.live.srt import abi, lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.server import SrtServer
 from vidlake.live.srt.target import SrtPublishTarget, TsFileTarget
+from vidlake.live.stats import SessionStats
+from vidlake.live.target import PublishInfo
 
 pytestmark = [
     pytest.mark.anyio,
@@ -113,8 +113,8 @@ def call(port: int, stream_id: str) -> int:
     """Connect a libsrt caller (blocking); returns the socket. Raises ``lib.SrtError`` if rejected,
     with the socket left open so :func:`lib.reject_reason` can be read (see :func:`rejected`)."""
     sock = lib.create_socket()
-    lib.set_str(sock, lib.SRTO_STREAMID, stream_id)
-    lib.set_int(sock, lib.SRTO_CONNTIMEO, 3000)
+    lib.set_str(sock, abi.SRTO_STREAMID, stream_id)
+    lib.set_int(sock, abi.SRTO_CONNTIMEO, 3000)
     lib.connect(sock, "127.0.0.1", port)
     return sock
 
@@ -123,8 +123,8 @@ def rejected(port: int, stream_id: str) -> int:
     """The reject reason a libsrt caller gets for ``stream_id`` (fails if it is let in)."""
     sock = lib.create_socket()
     try:
-        lib.set_str(sock, lib.SRTO_STREAMID, stream_id)
-        lib.set_int(sock, lib.SRTO_CONNTIMEO, 3000)
+        lib.set_str(sock, abi.SRTO_STREAMID, stream_id)
+        lib.set_int(sock, abi.SRTO_CONNTIMEO, 3000)
         with pytest.raises(lib.SrtError):
             lib.connect(sock, "127.0.0.1", port)
         return lib.reject_reason(sock)
@@ -240,16 +240,16 @@ async def test_handshake_rejections_idle_timeout_and_failure_limit(tmp_path: Pat
             await asyncio.to_thread(lib.send, sock, data[i:i + 1316])
         await until(lambda: "held" in auth.targets, "authorized")
         target = auth.file_target("held")
-        assert await asyncio.to_thread(rejected, port, "held") == lib.SRT_REJX_CONFLICT
-        assert await asyncio.to_thread(rejected, port, "#!::m=publish") == lib.SRT_REJX_BAD_REQUEST
-        assert await asyncio.to_thread(rejected, port, "#!::r=other,m=request") == lib.SRT_REJX_BAD_MODE
+        assert await asyncio.to_thread(rejected, port, "held") == abi.SRT_REJX_CONFLICT
+        assert await asyncio.to_thread(rejected, port, "#!::m=publish") == abi.SRT_REJX_BAD_REQUEST
+        assert await asyncio.to_thread(rejected, port, "#!::r=other,m=request") == abi.SRT_REJX_BAD_MODE
         await asyncio.wait_for(target.stopped.wait(), 10)
         assert (target.stop_calls, target.stop_reason) == (1, "idle_timeout")
         assert target.path.read_bytes() == data  # every byte arrived, in order
         lib.close(sock)
         # third failure from this address: now even a valid key is rejected in the handshake
-        assert await asyncio.to_thread(rejected, port, "") == lib.SRT_REJX_BAD_REQUEST
-        assert await asyncio.to_thread(rejected, port, "other") == lib.SRT_REJX_FORBIDDEN
+        assert await asyncio.to_thread(rejected, port, "") == abi.SRT_REJX_BAD_REQUEST
+        assert await asyncio.to_thread(rejected, port, "other") == abi.SRT_REJX_FORBIDDEN
         assert "other" not in auth.targets
     finally:
         await server.close()
@@ -405,7 +405,7 @@ async def test_shared_registry_keeps_one_publisher_per_key_across_rtmp_and_srt(t
         pub2 = await RtmpPublisher.open("127.0.0.1", rtmp.port)
         await pub2.connect("live")
         assert await pub2.publish("both") == "NetStream.Publish.Start"
-        assert await asyncio.to_thread(rejected, srt.port, "both") == lib.SRT_REJX_CONFLICT
+        assert await asyncio.to_thread(rejected, srt.port, "both") == abi.SRT_REJX_CONFLICT
         assert srt.live_keys() == ["both"] and srt.stats("both") is not None and srt.link_stats("both") is None
         pub2.writer.close()
         await until(lambda: rtmp.live_keys() == [], "RTMP publisher gone")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vidlake.live.srt.abi import SRT_REJX_BAD_MODE, SRT_REJX_BAD_REQUEST
 from vidlake.live.srt.failures import FailureLog
-from vidlake.live.srt.lib import SRT_REJX_BAD_MODE, SRT_REJX_BAD_REQUEST
 from vidlake.live.srt.streamid import BadStreamId, StreamId, parse_stream_id
 
 

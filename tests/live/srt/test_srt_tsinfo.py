@@ -9,8 +9,8 @@ import av
 import pytest
 from srt_media import FPS, GOP, SECONDS, MakeTs, h264_aac_args
 
-from vidlake.live.rtmp.stats import SessionStats
 from vidlake.live.srt.tsinfo import TS_PACKET, TsInspector, crc32_mpeg2, iter_adts, parse_h264_sps, parse_pts
+from vidlake.live.stats import SessionStats
 
 
 def inspect(data: bytes, chunks: list[int] | None = None) -> TsInspector:

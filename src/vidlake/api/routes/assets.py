@@ -45,7 +45,14 @@ def create_asset(body: AssetCreate, principal: PrincipalDep, session: SessionDep
     assert body.input
     url = check_url(body.input[0].url, field="input[0].url",
                     allow_private=services.settings.allow_private_networks)
-    asset = svc.create_asset(session, principal.environment_id, body.pipeline_request(), input_url=url)
+    request = body.pipeline_request()
+    wanted = body.input[0].generated_subtitles
+    if wanted:
+        from vidlake.speech.tracks import check_generated
+
+        request["generated_subtitles"] = check_generated(
+            session, principal.environment_id, [g.model_dump() for g in wanted], "input[0].generated_subtitles")
+    asset = svc.create_asset(session, principal.environment_id, request, input_url=url)
     return {"data": _out(session, services, asset)}
 
 

@@ -175,9 +175,11 @@ def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep,
                    viewer: ViewerDep, token: str | None = None) -> Response:
     """A subtitles track as WebVTT (also listed in the master playlist)."""
     target = authorize(services, playback_id, token, "v", viewer)
-    language = str(playlists.text_track(target, track_id).get("language_code") or "en")
-    return serve_key(services, image_key(target, f"captions-{language}.vtt"), "text/vtt",
-                     headers_for(target, "public, max-age=300"))
+    track = playlists.text_track(target, track_id)
+    key = image_key(target, f"text/{track_id}.vtt")
+    if not services.storage.exists(key):  # tracks made before text/{id}.vtt: captions-{language}.vtt
+        key = image_key(target, f"captions-{track.get('language_code') or 'en'}.vtt")
+    return serve_key(services, key, "text/vtt; charset=utf-8", headers_for(target, "public, max-age=300"))
 
 
 @router.get("/{playback_id}/text/{track_id}.m3u8", summary="Text track media playlist")

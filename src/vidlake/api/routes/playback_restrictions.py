@@ -13,9 +13,9 @@ from vidlake.api.deps import PrincipalDep, SessionDep
 from vidlake.api.schemas.common import Page, StrictModel, page_params
 from vidlake.api.serialize import ts
 from vidlake.core.clock import now
-from vidlake.core.errors import NotFound
 from vidlake.core.ids import new_id
 from vidlake.db.models import PlaybackRestriction
+from vidlake.db.tenancy import get_owned
 from vidlake.deliver.restrictions import DEFAULT_REFERRER, DEFAULT_USER_AGENT, check_domain
 
 router = APIRouter(prefix="/video/v1/playback-restrictions", tags=["playback restrictions"])
@@ -54,10 +54,7 @@ def _public(row: PlaybackRestriction) -> dict[str, Any]:
 
 
 def _get(session: SessionDep, environment_id: str, restriction_id: str) -> PlaybackRestriction:
-    row = session.get(PlaybackRestriction, restriction_id)
-    if row is None or row.environment_id != environment_id:
-        raise NotFound(f"playback restriction {restriction_id!r} not found")
-    return row
+    return get_owned(session, PlaybackRestriction, restriction_id, environment_id, "playback restriction")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from vidlake.api.deps import PrincipalDep, SessionDep
 from vidlake.api.schemas.common import Page, page_params
-from vidlake.core.errors import NotFound
 from vidlake.db.models import SigningKey
+from vidlake.db.tenancy import get_owned
 from vidlake.deliver.signing import create_signing_key
 
 router = APIRouter(prefix="/system/v1/signing-keys", tags=["signing keys"])
@@ -43,10 +43,7 @@ def list_keys(principal: PrincipalDep, session: SessionDep, page: Page = Depends
 
 
 def _get(session: SessionDep, environment_id: str, key_id: str) -> SigningKey:
-    key = session.get(SigningKey, key_id)
-    if key is None or key.environment_id != environment_id:
-        raise NotFound(f"signing key {key_id!r} not found")
-    return key
+    return get_owned(session, SigningKey, key_id, environment_id, "signing key")
 
 
 @legacy_router.get("/{key_id}")

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from vidlake.api.deps import get_services
 from vidlake.api.errors import error_response
 from vidlake.core.errors import InvalidParameters, PayloadTooLarge, VidlakeError
-from vidlake.services import Services
+from vidlake.runtime import Services
 from vidlake.vod import uploads
 from vidlake.vod.upload_receiver import (
     CHECKSUM_ALGORITHMS,

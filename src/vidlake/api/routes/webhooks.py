@@ -10,10 +10,11 @@ from vidlake.api.schemas.common import Data, Page, page_params
 from vidlake.api.schemas.system import WebhookCreate, WebhookPublic
 from vidlake.api.serialize import ts
 from vidlake.core.clock import now
-from vidlake.core.errors import InvalidParameters, NotFound
+from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id, new_secret
 from vidlake.core.netguard import check_url
 from vidlake.db.models import WebhookEndpoint
+from vidlake.db.tenancy import get_owned
 
 router = APIRouter(prefix="/system/v1/webhooks", tags=["webhooks"])
 
@@ -50,10 +51,7 @@ def list_webhooks(principal: PrincipalDep, session: SessionDep,
 
 
 def _get(session: SessionDep, environment_id: str, webhook_id: str) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, webhook_id)
-    if endpoint is None or endpoint.environment_id != environment_id:
-        raise NotFound(f"webhook {webhook_id!r} not found")
-    return endpoint
+    return get_owned(session, WebhookEndpoint, webhook_id, environment_id, "webhook")
 
 
 @router.get("/{webhook_id}")

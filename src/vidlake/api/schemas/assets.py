@@ -13,10 +13,20 @@ Mp4Support = Literal["none", "standard", "capped-1080p", "audio-only", "audio-on
 MaxTier = Literal["1080p", "1440p", "2160p"]
 
 
+class GeneratedSubtitles(StrictModel):
+    """One caption track to generate from the asset's audio (Mux's ``AssetGeneratedSubtitleSettings``)."""
+
+    language_code: str = Field("en", min_length=2, max_length=35, description="zh, en or another Whisper language.")
+    name: str | None = Field(None, max_length=200)
+    passthrough: str | None = Field(None, max_length=255)
+    transcription_vocabulary_ids: list[str] | None = Field(None, max_length=5)
+
+
 class InputSettings(StrictModel):
     """One input. Vidlake takes one video input by URL (``asset:`` ids are not supported yet)."""
 
     url: str = Field(min_length=1, max_length=2048)
+    generated_subtitles: list[GeneratedSubtitles] | None = Field(None, max_length=10)
 
 
 class StaticRenditionRequest(StrictModel):
@@ -91,6 +101,7 @@ class AssetSettings(StrictModel):
         policies = list(dict.fromkeys((data.pop("playback_policy", None) or []) +
                                       (data.pop("playback_policies", None) or [])))
         data["playback_policy"] = policies
+        data.pop("input", None)
         if "static_renditions" in data:
             data["static_renditions"] = [r["resolution"] for r in data["static_renditions"]]
         return data

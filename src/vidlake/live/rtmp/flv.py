@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from vidlake.live.rtmp.errors import RtmpProtocolError
+from vidlake.live.stats import AudioInfo, VideoInfo
+from vidlake.package.codecs import AacConfig, avc_codec_string
 
 TAG_AUDIO: Final = 8
 TAG_VIDEO: Final = 9
@@ -65,21 +67,6 @@ AUDIO_FOURCCS: Final = {
     b".mp3": "mp3",
     b"mp4a": "aac",
 }
-AAC_SAMPLE_RATES: Final = (
-    96000,
-    88200,
-    64000,
-    48000,
-    44100,
-    32000,
-    24000,
-    22050,
-    16000,
-    12000,
-    11025,
-    8000,
-    7350,
-)
 
 FRAME_KEY: Final = 1
 FRAME_INTER: Final = 2
@@ -203,23 +190,9 @@ def split_aggregate(payload: bytes, timestamp_ms: int) -> list[FlvTag]:
     return [FlvTag(t.tag_type, (timestamp_ms + t.timestamp_ms - base) & 0xFFFFFFFF, t.data) for t in tags]
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video tag body says. ``composition_time_ms`` is the PTS-DTS offset."""
-
-    codec: str
-    keyframe: bool
-    sequence_header: bool
-    end_of_sequence: bool = False
-    command_frame: bool = False
-    enhanced: bool = False
-    composition_time_ms: int = 0
-    codec_string: str | None = None  # e.g. "avc1.64001f", from a sequence header
-
-
 def _avc_codec_string(config: bytes) -> str | None:
     if len(config) >= 4 and config[0] == 1:
-        return f"avc1.{config[1]:02x}{config[2]:02x}{config[3]:02x}"
+        return avc_codec_string(config[1], config[2], config[3])
     return None
 
 
@@ -273,24 +246,13 @@ def parse_video(body: bytes) -> VideoInfo:
     return VideoInfo(codec, keyframe=frame_type == FRAME_KEY, sequence_header=False)
 
 
-@dataclass(frozen=True)
-class AudioInfo:
-    """What an audio tag body says. ``sample_rate`` in Hz and ``channels`` when known."""
-
-    codec: str
-    sequence_header: bool
-    sample_rate: int | None = None
-    channels: int | None = None
-    enhanced: bool = False
-
-
 def _aac_config(asc: bytes) -> tuple[int | None, int | None]:
-    if len(asc) < 2:
+    """(sample rate in Hz, channels) of an AudioSpecificConfig (``None`` when it says nothing)."""
+    try:
+        config = AacConfig.parse(asc)
+    except ValueError:
         return None, None
-    idx = ((asc[0] & 0x07) << 1) | (asc[1] >> 7)
-    channels = (asc[1] >> 3) & 0x0F
-    rate = AAC_SAMPLE_RATES[idx] if idx < len(AAC_SAMPLE_RATES) else None
-    return rate, channels or None
+    return config.sample_rate, config.channels
 
 
 def parse_audio(body: bytes) -> AudioInfo:

@@ -21,10 +21,11 @@ import contextlib
 import logging
 from types import TracebackType
 
+from vidlake.live.registry import RegistryViews, SessionRegistry
 from vidlake.live.rtmp.config import RtmpServerConfig
-from vidlake.live.rtmp.conn import Authorize, RtmpConnection, RtmpStreamProtocol, SessionEnded
-from vidlake.live.rtmp.registry import RegistryViews, SessionRegistry
-from vidlake.live.rtmp.target import StopReason
+from vidlake.live.rtmp.conn import Authorize, RtmpConnection, SessionEnded
+from vidlake.live.rtmp.protocols import RtmpStreamProtocol
+from vidlake.live.target import StopReason
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vidlake.live.srt.lib import LOG_CRIT, SRT_LIVE_DEF_PLSIZE
+from vidlake.live.srt.abi import LOG_CRIT, SRT_LIVE_DEF_PLSIZE
 
 
 @dataclass(frozen=True)

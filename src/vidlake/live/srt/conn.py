@@ -25,28 +25,26 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from vidlake.live.rtmp.registry import end_task
-from vidlake.live.rtmp.stats import SessionStats
-from vidlake.live.rtmp.target import PublishInfo, StopReason
-from vidlake.live.srt import lib
+from vidlake.live.registry import end_task
+from vidlake.live.srt import abi, lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.failures import FailureLog
 from vidlake.live.srt.streamid import StreamId
 from vidlake.live.srt.target import SrtPublishTarget
 from vidlake.live.srt.tsinfo import TsInspector
+from vidlake.live.stats import SessionStats
+from vidlake.live.target import PublishEnd, PublishInfo, SessionEnded, StopReason
 
 if TYPE_CHECKING:
-    from vidlake.live.rtmp.registry import SessionRegistry
+    from vidlake.live.registry import SessionRegistry
 
 log = logging.getLogger(__name__)
 
 Peer = tuple[str, int]
 #: ``authorize("srt", stream_key, peer)`` -> a target for an accepted publish, or ``None`` to refuse.
 SrtAuthorize = Callable[[str, str, Peer], Awaitable[SrtPublishTarget | None]]
-#: ``on_session_end(info, final_stats, reason)``: called once per accepted publish, after ``on_stop``.
-SessionEnded = Callable[[PublishInfo, SessionStats, str], Awaitable[None]]
 
-_BROKEN_STATES = frozenset({lib.SRTS_BROKEN, lib.SRTS_CLOSING, lib.SRTS_CLOSED, lib.SRTS_NONEXIST})
+_BROKEN_STATES = frozenset({abi.SRTS_BROKEN, abi.SRTS_CLOSING, abi.SRTS_CLOSED, abi.SRTS_NONEXIST})
 
 
 class _TargetFailed(Exception):
@@ -84,7 +82,7 @@ class SrtConnection:
         self.stop_reason: str | None = None
         self.inspector = TsInspector(config.stats_window_s)
         self._target: SrtPublishTarget | None = None
-        self._target_stopped = False
+        self._end: PublishEnd | None = None  # set with the target
         self._claimed = False
         self._pending_counted = False
         self._stopping = threading.Event()
@@ -107,7 +105,7 @@ class SrtConnection:
         """Statistics of this connection's session (call on the loop)."""
         return self.inspector.snapshot()
 
-    def link_stats(self) -> lib.CBytePerfMon | None:
+    def link_stats(self) -> abi.CBytePerfMon | None:
         """libsrt's link statistics of the socket (``None`` once it is closed)."""
         with self._sock_lock:
             if self._sock_closed:
@@ -129,7 +127,7 @@ class SrtConnection:
         """Serve the connection until it ends; never raises (except a second cancellation)."""
         self._task = asyncio.current_task()
         self._loop = asyncio.get_running_loop()
-        self._registry.pending_by_ip[self.peer[0]] += 1
+        self._registry.add_pending(self.peer[0])
         self._pending_counted = True
         reason = StopReason.CLOSED
         try:
@@ -168,6 +166,7 @@ class SrtConnection:
             return False
         self.info = PublishInfo("srt", self.key, self.peer, self.stream_id.query(), "live", self.url)
         self._target = target
+        self._end = PublishEnd(target, self.info, self.inspector.snapshot, self._on_session_end, f"srt {self.peer}")
         self._uncount_pending()
         try:
             await target.on_start(self.info)
@@ -202,7 +201,7 @@ class SrtConnection:
         cfg = self.config
         assert self._loop is not None
         epoll = lib.Epoll.create()
-        buf = ctypes.create_string_buffer(lib.SRT_LIVE_MAX_PLSIZE + 44)
+        buf = ctypes.create_string_buffer(abi.SRT_LIVE_MAX_PLSIZE + 44)
         last_data = time.monotonic()
         try:
             epoll.add(self.sock)
@@ -227,7 +226,7 @@ class SrtConnection:
                     last_data = time.monotonic()
                     if not self._deliver_from_thread(bytes(batch)):
                         return StopReason.TARGET_ERROR
-                if broken or any(ev & lib.SRT_EPOLL_ERR for _fd, ev in events):
+                if broken or any(ev & abi.SRT_EPOLL_ERR for _fd, ev in events):
                     if not self._drain_tail(buf):
                         return StopReason.TARGET_ERROR
                     return self.stop_reason or StopReason.CLOSED
@@ -247,7 +246,7 @@ class SrtConnection:
         ``False`` if the target failed."""
         deadline = time.monotonic() + self.config.latency_ms / 1000.0 + 0.25
         while time.monotonic() < deadline and not self._stopping.is_set():
-            if lib.sockstate(self.sock) in (lib.SRTS_CLOSED, lib.SRTS_NONEXIST):
+            if lib.sockstate(self.sock) in (abi.SRTS_CLOSED, abi.SRTS_NONEXIST):
                 break
             batch = bytearray()
             while len(batch) < self.config.batch_bytes:
@@ -305,10 +304,7 @@ class SrtConnection:
     def _uncount_pending(self) -> None:
         if self._pending_counted:
             self._pending_counted = False
-            ip = self.peer[0]
-            self._registry.pending_by_ip[ip] -= 1
-            if self._registry.pending_by_ip[ip] <= 0:
-                del self._registry.pending_by_ip[ip]
+            self._registry.drop_pending(self.peer[0])
 
     async def _finish(self, reason: str) -> None:
         self.stop_reason = self.stop_reason or reason
@@ -323,7 +319,8 @@ class SrtConnection:
             self.inspector.flush()
             if self.publishing or self._target is not None:
                 self.state = "ended"
-            await self._stop_target(self.stop_reason)
+            if self._end is not None:
+                await self._end(self.stop_reason)
         except asyncio.CancelledError:
             pass
         finally:
@@ -331,17 +328,3 @@ class SrtConnection:
             self._uncount_pending()
             self.state = "closed"
             self.closed.set()
-
-    async def _stop_target(self, reason: str) -> None:
-        if self._target is None or self._target_stopped:
-            return
-        self._target_stopped = True
-        try:
-            await self._target.on_stop(reason)
-        except Exception:
-            log.exception("srt %s: target on_stop failed", self.peer)
-        if self._on_session_end is not None and self.info is not None:
-            try:
-                await self._on_session_end(self.info, self.inspector.snapshot(), reason)
-            except Exception:
-                log.exception("srt %s: on_session_end failed", self.peer)

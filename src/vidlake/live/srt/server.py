@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from vidlake.live.rtmp.registry import RegistryViews, SessionRegistry
-from vidlake.live.rtmp.target import StopReason
-from vidlake.live.srt import lib
+from vidlake.live.registry import RegistryViews, SessionRegistry
+from vidlake.live.srt import abi, lib
 from vidlake.live.srt.config import SrtServerConfig
 from vidlake.live.srt.conn import Peer, SessionEnded, SrtAuthorize, SrtConnection
 from vidlake.live.srt.failures import FailureLog
 from vidlake.live.srt.streamid import BadStreamId, StreamId, parse_stream_id
+from vidlake.live.target import StopReason
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class SrtLinkStats:
     bytes_received: int
 
     @classmethod
-    def from_perf(cls, perf: lib.CBytePerfMon) -> SrtLinkStats:
+    def from_perf(cls, perf: abi.CBytePerfMon) -> SrtLinkStats:
         """Build from ``srt_bstats`` output."""
         return cls(
             rtt_ms=float(perf.msRTT),
@@ -150,18 +150,18 @@ class SrtServer(RegistryViews):
         self._started = True
         sock = lib.create_socket()
         try:
-            lib.set_int(sock, lib.SRTO_TRANSTYPE, lib.SRTT_LIVE)
-            lib.set_bool(sock, lib.SRTO_RCVSYN, False)  # accept (and accepted sockets) never block
-            lib.set_int(sock, lib.SRTO_LATENCY, cfg.latency_ms)
-            lib.set_int(sock, lib.SRTO_PAYLOADSIZE, cfg.payload_size)
-            lib.set_int(sock, lib.SRTO_PEERIDLETIMEO, int(cfg.peer_idle_timeout_s * 1000))
+            lib.set_int(sock, abi.SRTO_TRANSTYPE, abi.SRTT_LIVE)
+            lib.set_bool(sock, abi.SRTO_RCVSYN, False)  # accept (and accepted sockets) never block
+            lib.set_int(sock, abi.SRTO_LATENCY, cfg.latency_ms)
+            lib.set_int(sock, abi.SRTO_PAYLOADSIZE, cfg.payload_size)
+            lib.set_int(sock, abi.SRTO_PEERIDLETIMEO, int(cfg.peer_idle_timeout_s * 1000))
             if cfg.passphrase:
-                lib.set_str(sock, lib.SRTO_PASSPHRASE, cfg.passphrase)
+                lib.set_str(sock, abi.SRTO_PASSPHRASE, cfg.passphrase)
             if ":" in self.host:  # libsrt needs IPV6ONLY set explicitly for IPv6 binds; 0 = dual stack
-                lib.set_int(sock, lib.SRTO_IPV6ONLY, 0)
+                lib.set_int(sock, abi.SRTO_IPV6ONLY, 0)
             lib.bind(sock, self.host, self._port)
             self._port = lib.sockname(sock)[1]
-            self._callback = lib.LISTEN_CALLBACK(self._on_listen)
+            self._callback = abi.LISTEN_CALLBACK(self._on_listen)
             lib.listen_callback(sock, self._callback)
             lib.listen(sock, cfg.backlog)
         except BaseException:
@@ -236,7 +236,7 @@ class SrtServer(RegistryViews):
             reject = self._admission(peer, raw)
         except Exception:
             log.exception("srt: listen callback failed")
-            reject = lib.SRT_REJX_BAD_REQUEST
+            reject = abi.SRT_REJX_BAD_REQUEST
         if reject is None:
             return 0
         self.refused_connections += 1
@@ -248,13 +248,13 @@ class SrtServer(RegistryViews):
         single dict/set/Counter reads are atomic in CPython; the loop re-checks the key claim)."""
         ip = peer[0]
         if self._stopping.is_set():
-            return lib.SRT_REJX_OVERLOAD
+            return abi.SRT_REJX_OVERLOAD
         if self.failures.blocked(ip):
-            return lib.SRT_REJX_FORBIDDEN
+            return abi.SRT_REJX_FORBIDDEN
         if len(self._conns) + self._handed - self._spawned >= self.config.max_connections:
-            return lib.SRT_REJX_OVERLOAD
+            return abi.SRT_REJX_OVERLOAD
         if self.registry.pending_by_ip.get(ip, 0) >= self.config.max_pending_per_ip:
-            return lib.SRT_REJX_OVERLOAD
+            return abi.SRT_REJX_OVERLOAD
         try:
             sid = parse_stream_id(raw)
         except BadStreamId as exc:
@@ -263,7 +263,7 @@ class SrtServer(RegistryViews):
             return exc.reject_code
         if self.registry.get(sid.key) is not None:
             log.info("srt %s: stream key already publishing; rejecting", peer)
-            return lib.SRT_REJX_CONFLICT
+            return abi.SRT_REJX_CONFLICT
         return None
 
     def _accept_main(self) -> None:
@@ -271,7 +271,7 @@ class SrtServer(RegistryViews):
         listener = self._listener
         epoll = lib.Epoll.create()
         try:
-            epoll.add(listener, lib.SRT_EPOLL_IN | lib.SRT_EPOLL_ERR)
+            epoll.add(listener, abi.SRT_EPOLL_IN | abi.SRT_EPOLL_ERR)
             while not self._stopping.is_set():
                 try:
                     epoll.wait(0.25)
@@ -296,7 +296,7 @@ class SrtServer(RegistryViews):
         """Pass an accepted socket to the loop (accept thread)."""
         assert self._loop is not None
         try:
-            sid = parse_stream_id(lib.get_str(sock, lib.SRTO_STREAMID))
+            sid = parse_stream_id(lib.get_str(sock, abi.SRTO_STREAMID))
         except (BadStreamId, lib.SrtError):
             lib.close(sock)
             return

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from vidlake.live.srt.lib import MAX_STREAMID, SRT_REJX_BAD_MODE, SRT_REJX_BAD_REQUEST
+from vidlake.live.srt.abi import MAX_STREAMID, SRT_REJX_BAD_MODE, SRT_REJX_BAD_REQUEST
 
 MAX_KEY_LENGTH: Final = 256
 _KEY_RE: Final = re.compile(r"[!-~]+")  # printable ASCII, no space

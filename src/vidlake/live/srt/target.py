@@ -2,10 +2,10 @@
 
 The server calls, in order: ``on_start(info)`` once, ``on_ts(data)`` for each batch of the MPEG-TS
 byte stream (whole SRT messages, normally 7 TS packets each, as received), ``on_stop(reason)`` once
-(reasons: :class:`~vidlake.live.rtmp.target.StopReason`). ``on_ts`` is awaited before more data is
+(reasons: :class:`~vidlake.live.target.StopReason`). ``on_ts`` is awaited before more data is
 taken from SRT: a slow target makes the receiving thread wait, SRT's receive buffer fills and late
 packets are dropped by SRT, so memory stays flat. An exception from ``on_start``/``on_ts`` ends the
-session with reason ``"target_error"``. ``info`` is the RTMP :class:`PublishInfo` with
+session with reason ``"target_error"``. ``info`` is the shared :class:`PublishInfo` with
 ``app="srt"``, the stream key, the peer address, ``query`` = extra stream-id fields (``u=..&s=..``)
 and ``tc_url`` = the listener's ``srt://host:port``.
 """
@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
-from vidlake.live.rtmp.target import PublishInfo, SubprocessTarget
+from vidlake.live.target import PublishInfo
 
 
 @runtime_checkable
@@ -68,12 +68,3 @@ class TsFileTarget:
             self._file.close()
             self._file = None
         self.stopped.set()
-
-
-class TsSubprocessTarget(SubprocessTarget):
-    """:class:`~vidlake.live.rtmp.target.SubprocessTarget` fed with TS: pipe it into e.g.
-    ``[ffmpeg, "-f", "mpegts", "-i", "pipe:0", ...]`` (same stop and back-pressure rules)."""
-
-    async def on_ts(self, data: bytes) -> None:
-        """Write ``data`` to stdin and wait until the pipe has room."""
-        await self.on_flv(data)

@@ -7,15 +7,16 @@ then follows their PES packets:
 * one video PES = one frame (as muxers write them); it is a keyframe when the packet that starts it
   has the adaptation field's random-access indicator, or when its first bytes hold an IDR (H.264) /
   IRAP (HEVC) NAL unit. The H.264 SPS gives width, height (pixels), the frame rate from the VUI
-  timing info (frames per second) and the ``avc1.PPCCLL`` codec string;
+  timing info (frames per second) and the ``avc1.PPCCLL`` codec string (parsed by
+  :mod:`vidlake.package.codecs`);
 * AAC in ADTS: each ADTS frame is one audio frame (sample rate in Hz and channels from its header);
   other audio codecs count one frame per PES.
 
 Timestamps are the PES DTS (or PTS) in 90 kHz units, unwrapped past the 33-bit wrap and expressed in
 milliseconds since the first timestamp of the stream, so bitrate, frame rate and keyframe interval
-are measured on media time, exactly like the RTMP :class:`~vidlake.live.rtmp.stats.StatsTracker`,
+are measured on media time, exactly like the RTMP :class:`~vidlake.live.stats.StatsTracker`,
 which does the counting: :meth:`TsInspector.snapshot` returns the same
-:class:`~vidlake.live.rtmp.stats.SessionStats`. A frame is counted when its PES is complete (when the
+:class:`~vidlake.live.stats.SessionStats`. A frame is counted when its PES is complete (when the
 next PES of its stream starts), so the newest frame shows up one frame late.
 
 Garbage never raises: bytes that are not 188-byte packets starting with 0x47 are skipped (counted in
@@ -29,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from vidlake.live.mpegts import crc32_mpeg2
-from vidlake.live.rtmp.flv import AAC_SAMPLE_RATES, AudioInfo, VideoInfo
-from vidlake.live.rtmp.stats import DEFAULT_WINDOW_S, SessionStats, StatsTracker
+from vidlake.live.stats import DEFAULT_WINDOW_S, AudioInfo, SessionStats, StatsTracker, VideoInfo
+from vidlake.package.codecs import H264Sps, iter_adts, iter_nals, parse_h264_sps
 
 TS_PACKET: Final = 188
 SYNC: Final = 0x47
@@ -63,164 +64,6 @@ REGISTRATIONS: Final[dict[bytes, tuple[str, str]]] = {
     b"AV01": ("video", "av1"),
     b"VC-1": ("video", "vc1"),
 }
-
-
-# ----------------------------------------------------------------------------------- H.264 SPS
-
-
-class _Bits:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def u(self, n: int) -> int:
-        v = 0
-        for _ in range(n):
-            byte = self.pos >> 3
-            if byte >= len(self.data):
-                raise ValueError("SPS truncated")
-            v = (v << 1) | ((self.data[byte] >> (7 - (self.pos & 7))) & 1)
-            self.pos += 1
-        return v
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.u(1) == 0:
-            zeros += 1
-            if zeros > 31:
-                raise ValueError("bad exp-Golomb code")
-        return (1 << zeros) - 1 + self.u(zeros)
-
-    def se(self) -> int:
-        k = self.ue()
-        return (k + 1) // 2 if k & 1 else -(k // 2)
-
-
-def unescape_rbsp(nal: bytes) -> bytes:
-    """Remove emulation-prevention bytes (``00 00 03`` -> ``00 00``)."""
-    return nal.replace(b"\x00\x00\x03", b"\x00\x00") if b"\x00\x00\x03" in nal else nal
-
-
-@dataclass(frozen=True)
-class H264Sps:
-    """What an H.264 SPS says: size in pixels, frame rate (frames per second, from VUI timing)."""
-
-    profile_idc: int
-    constraint_flags: int
-    level_idc: int
-    width: int
-    height: int
-    fps: float | None
-
-    @property
-    def codec_string(self) -> str:
-        """RFC 6381 codec string, e.g. ``avc1.64001f``."""
-        return f"avc1.{self.profile_idc:02x}{self.constraint_flags:02x}{self.level_idc:02x}"
-
-
-_HIGH_PROFILES: Final = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
-
-
-def _skip_scaling_list(r: _Bits, size: int) -> None:
-    last, nxt = 8, 8
-    for _ in range(size):
-        if nxt != 0:
-            nxt = (last + r.se() + 256) % 256
-        last = nxt if nxt != 0 else last
-
-
-def parse_h264_sps(nal: bytes) -> H264Sps:
-    """Parse an H.264 SPS NAL unit (with its 1-byte header); raises ``ValueError`` if malformed."""
-    if len(nal) < 4 or nal[0] & 0x1F != 7:
-        raise ValueError("not an SPS")
-    r = _Bits(unescape_rbsp(nal[1:]))
-    profile, constraints, level = r.u(8), r.u(8), r.u(8)
-    r.ue()  # seq_parameter_set_id
-    chroma_format_idc, separate_planes = 1, 0
-    if profile in _HIGH_PROFILES:
-        chroma_format_idc = r.ue()
-        if chroma_format_idc == 3:
-            separate_planes = r.u(1)
-        r.ue()  # bit_depth_luma_minus8
-        r.ue()  # bit_depth_chroma_minus8
-        r.u(1)  # qpprime_y_zero_transform_bypass_flag
-        if r.u(1):  # seq_scaling_matrix_present_flag
-            for i in range(8 if chroma_format_idc != 3 else 12):
-                if r.u(1):
-                    _skip_scaling_list(r, 16 if i < 6 else 64)
-    r.ue()  # log2_max_frame_num_minus4
-    poc_type = r.ue()
-    if poc_type == 0:
-        r.ue()
-    elif poc_type == 1:
-        r.u(1)
-        r.se()
-        r.se()
-        for _ in range(min(r.ue(), 255)):
-            r.se()
-    r.ue()  # max_num_ref_frames
-    r.u(1)  # gaps_in_frame_num_value_allowed_flag
-    width_mbs = r.ue() + 1
-    height_units = r.ue() + 1
-    frame_mbs_only = r.u(1)
-    if not frame_mbs_only:
-        r.u(1)  # mb_adaptive_frame_field_flag
-    r.u(1)  # direct_8x8_inference_flag
-    width = width_mbs * 16
-    height = (2 - frame_mbs_only) * height_units * 16
-    if r.u(1):  # frame_cropping_flag
-        left, right, top, bottom = r.ue(), r.ue(), r.ue(), r.ue()
-        chroma_array_type = 0 if separate_planes else chroma_format_idc
-        sub_w = 2 if chroma_array_type in (1, 2) else 1
-        sub_h = 2 if chroma_array_type == 1 else 1
-        crop_x = 1 if chroma_array_type == 0 else sub_w
-        crop_y = (2 - frame_mbs_only) * (1 if chroma_array_type == 0 else sub_h)
-        width -= (left + right) * crop_x
-        height -= (top + bottom) * crop_y
-    try:
-        fps = _vui_fps(r)
-    except ValueError:  # a VUI cut short: size is known, frame rate is not
-        fps = None
-    if width <= 0 or height <= 0:
-        raise ValueError("bad SPS picture size")
-    return H264Sps(profile, constraints, level, width, height, fps)
-
-
-def _vui_fps(r: _Bits) -> float | None:
-    if not r.u(1):  # vui_parameters_present_flag
-        return None
-    if r.u(1) and r.u(8) == 255:  # aspect_ratio_info_present_flag, aspect_ratio_idc == Extended_SAR
-        r.u(32)
-    if r.u(1):  # overscan_info_present_flag
-        r.u(1)
-    if r.u(1):  # video_signal_type_present_flag
-        r.u(4)
-        if r.u(1):  # colour_description_present_flag
-            r.u(24)
-    if r.u(1):  # chroma_loc_info_present_flag
-        r.ue()
-        r.ue()
-    if not r.u(1):  # timing_info_present_flag
-        return None
-    units, scale = r.u(32), r.u(32)
-    return scale / (2.0 * units) if units and scale else None
-
-
-def iter_nals(data: bytes) -> list[bytes]:
-    """NAL units of an Annex B byte stream (start codes removed; the last one may be cut off)."""
-    out = []
-    i = data.find(b"\x00\x00\x01")
-    while i >= 0:
-        start = i + 3
-        j = data.find(b"\x00\x00\x01", start)
-        end = len(data) if j < 0 else j
-        nal = data[start:end]
-        if j >= 0 and nal.endswith(b"\x00"):
-            nal = nal.rstrip(b"\x00")
-        if nal:
-            out.append(nal)
-        i = j
-    return out
 
 
 # ----------------------------------------------------------------------------------- streams
@@ -536,22 +379,3 @@ class TsInspector:
 
     def _stamp(self) -> float:
         return time.time() if self._now is None else self._now
-
-
-def iter_adts(data: bytes) -> list[tuple[int | None, int | None, int, int]]:
-    """ADTS frames in ``data``: (sample rate in Hz, channels, frame bytes, samples per frame)."""
-    out: list[tuple[int | None, int | None, int, int]] = []
-    i = 0
-    while i + 7 <= len(data):
-        if data[i] != 0xFF or data[i + 1] & 0xF6 != 0xF0:
-            break
-        idx = (data[i + 2] >> 2) & 0x0F
-        channels = ((data[i + 2] & 0x01) << 2) | (data[i + 3] >> 6)
-        length = ((data[i + 3] & 0x03) << 11) | (data[i + 4] << 3) | (data[i + 5] >> 5)
-        blocks = (data[i + 6] & 0x03) + 1
-        if length < 7:
-            break
-        rate = AAC_SAMPLE_RATES[idx] if idx < len(AAC_SAMPLE_RATES) else None
-        out.append((rate, channels or None, length, 1024 * blocks))
-        i += length
-    return out

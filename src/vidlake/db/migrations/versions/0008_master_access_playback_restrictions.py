@@ -1,7 +1,7 @@
 """master access of assets (``assets.master_*``) and playback restrictions (``playback_restrictions``)
 
 Revision ID: 0008
-Revises: 0006 (0007, the speech text tracks, lands from another branch: on merge this revises 0007)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

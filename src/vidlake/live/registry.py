@@ -1,4 +1,4 @@
-"""The one owner of "which stream key is live on which connection" for an RTMP server.
+"""The one owner of "which stream key is live on which connection", shared by the RTMP and SRT servers.
 
 Only the server's event loop touches it, so plain dicts suffice (no locks). A key is *claimed* before
 ``authorize`` runs, so two publishers racing for the same key cannot both get in.
@@ -11,8 +11,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from vidlake.live.rtmp.stats import SessionStats
-    from vidlake.live.rtmp.target import PublishInfo
+    from vidlake.live.stats import SessionStats
+    from vidlake.live.target import PublishInfo
 
 C = TypeVar("C")
 
@@ -36,6 +36,16 @@ class SessionRegistry(Generic[C]):
         """Free ``key`` if ``conn`` holds it."""
         if self._by_key.get(key) is conn:
             del self._by_key[key]
+
+    def add_pending(self, ip: str) -> None:
+        """A connection from ``ip`` has not published yet."""
+        self.pending_by_ip[ip] += 1
+
+    def drop_pending(self, ip: str) -> None:
+        """A connection from ``ip`` counted by :meth:`add_pending` published or ended."""
+        self.pending_by_ip[ip] -= 1
+        if self.pending_by_ip[ip] <= 0:
+            del self.pending_by_ip[ip]
 
     def get(self, key: str) -> C | None:
         """The connection holding ``key``."""

@@ -1,4 +1,8 @@
-"""Per-session statistics of a publish: bytes, codecs, picture size, bitrate, keyframe interval.
+"""Per-session statistics of a publish, whatever the protocol (RTMP and SRT): bytes, codecs, picture size,
+bitrate, keyframe interval; and the ingest health the API shows (:func:`health_public`).
+
+Protocols report media as :class:`VideoInfo`/:class:`AudioInfo` (RTMP from FLV tag headers,
+:func:`vidlake.live.rtmp.flv.parse_video`; SRT from the transport stream, :mod:`vidlake.live.srt.tsinfo`).
 
 Bitrate and frame rate are measured on the media timestamps the encoder sends (not on arrival
 times), so they describe the stream and not network jitter; they are deterministic for a given input.
@@ -8,12 +12,38 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from vidlake.live.rtmp.amf0 import AmfValue
-from vidlake.live.rtmp.flv import AudioInfo, VideoInfo
+from vidlake.core.clock import now as unix_now
 
 DEFAULT_WINDOW_S = 5.0
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video frame's header says. ``composition_time_ms`` is the PTS-DTS offset."""
+
+    codec: str
+    keyframe: bool
+    sequence_header: bool
+    end_of_sequence: bool = False
+    command_frame: bool = False
+    enhanced: bool = False
+    composition_time_ms: int = 0
+    codec_string: str | None = None  # e.g. "avc1.64001f", from a sequence header
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What an audio frame's header says. ``sample_rate`` in Hz and ``channels`` when known."""
+
+    codec: str
+    sequence_header: bool
+    sample_rate: int | None = None
+    channels: int | None = None
+    enhanced: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,7 +74,7 @@ class SessionStats:
     encoder: str | None
 
 
-def _num(value: AmfValue) -> float | None:
+def _num(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
@@ -128,7 +158,7 @@ class StatsTracker:
         if not info.sequence_header:
             self.audio_frames += 1
 
-    def on_metadata(self, meta: dict[str, AmfValue]) -> None:
+    def on_metadata(self, meta: Mapping[str, object]) -> None:
         """Take width, height (pixels), frame rate and encoder name from ``onMetaData``."""
         width, height = _num(meta.get("width")), _num(meta.get("height"))
         fps = _num(meta.get("framerate")) or _num(meta.get("videoframerate"))
@@ -183,3 +213,22 @@ class StatsTracker:
             video_codec_string=self.video_codec_string,
             encoder=self.encoder,
         )
+
+
+def health_public(stats: SessionStats | None, *, connected: bool) -> dict[str, Any]:
+    """Ingest health as the API shows it. Units: bits per second, frames per second, seconds, bytes."""
+    if stats is None:
+        return {"connected": connected}
+    since = round(max(0.0, unix_now() - stats.last_frame_at), 3) if stats.last_frame_at else None
+    return {
+        "connected": connected,
+        "bitrate_bps": round(stats.bitrate_bps),
+        "frame_rate": stats.measured_fps or stats.fps,
+        "keyframe_interval_s": stats.keyframe_interval_s,
+        "video_codec": stats.video_codec,
+        "audio_codec": stats.audio_codec,
+        "width": stats.width,
+        "height": stats.height,
+        "bytes_received": stats.bytes_received,
+        "seconds_since_last_frame": since,
+    }

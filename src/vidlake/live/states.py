@@ -1,0 +1,108 @@
+"""The database side of a live session: every state change the ingest makes to a live stream, in one place
+(as :mod:`vidlake.vod.assets`' ``mark_*`` for assets). Each function is one transaction and records its
+events through :func:`vidlake.live.streams.set_status`; they block, so the ingest loop calls them in a
+worker thread.
+
+States and events: publish accepted → ``connected`` (+ ``recording`` when recorded); first segment →
+status ``active`` + ``active``; publisher gone → ``disconnected``; window over → status ``idle`` +
+``idle`` (+ ``video.asset.live_stream_completed`` for the recording, :mod:`vidlake.live.recording`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vidlake.core.ids import new_id
+from vidlake.db.models import LiveStream
+from vidlake.db.session import Database
+from vidlake.live import simulcast, streams
+from vidlake.live.recording import create_live_asset
+from vidlake.live.simulcast import SimulcastDestination
+from vidlake.storage import keys
+
+
+@dataclass(frozen=True)
+class PublishGrant:
+    """What a publish on a known, enabled stream key starts from. ``max_duration_s`` in seconds."""
+
+    stream_id: str
+    environment_id: str
+    latency_mode: str
+    recorded: bool
+    destinations: list[SimulcastDestination]
+    max_duration_s: float
+
+
+def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGrant | None:
+    """The stream publishing with ``key`` may go live (``None``: unknown, deleted or disabled). Simulcast
+    targets are checked again here; ``allow_private`` lets them reach private networks."""
+    with db.session() as session:
+        stream = streams.by_stream_key(session, key)
+        if stream is None or stream.status == "disabled":
+            return None
+        dests = simulcast.destinations(session, stream.id, allow_private=allow_private)
+        return PublishGrant(stream.id, stream.environment_id, stream.latency_mode,
+                            stream.new_asset_settings is not None, dests,
+                            float(stream.max_continuous_duration))
+
+
+def open_session(db: Database, stream_id: str, environment_id: str, recorded: bool) -> tuple[str, str | None]:
+    """A session starts: its storage prefix and its recording asset (created when ``recorded``)."""
+    with db.session() as session:
+        stream = session.get(LiveStream, stream_id)
+        assert stream is not None
+        asset_id: str | None = None
+        if recorded:
+            asset_id = create_live_asset(session, stream).id
+            prefix = keys.asset_hls(environment_id, asset_id, "live")
+        else:
+            prefix = streams.live_prefix(environment_id, stream_id, new_id(16))
+        stream.hls_prefix = None
+        return prefix, asset_id
+
+
+def mark_connected(db: Database, stream_id: str, asset_id: str | None) -> None:
+    """A publisher is connected (and recording into ``asset_id``)."""
+    with db.session() as session:
+        if (stream := session.get(LiveStream, stream_id)) is None:
+            return
+        stream.connected = True
+        stream.active_asset_id = asset_id
+        streams.set_status(session, stream, stream.status, "connected")
+        if asset_id:
+            streams.set_status(session, stream, stream.status, "recording")
+
+
+def mark_disconnected(db: Database, stream_id: str, connected: bool) -> float | None:
+    """The publisher of a run is gone; the reconnect window to wait (seconds; ``None``: do not wait,
+    the stream was deleted or disabled)."""
+    with db.session() as session:
+        stream = session.get(LiveStream, stream_id)
+        if stream is None:
+            return None
+        stream.connected = connected
+        streams.set_status(session, stream, stream.status, "disconnected")
+        return None if stream.deleted_at is not None or stream.status == "disabled" else stream.reconnect_window
+
+
+def mark_active(db: Database, stream_id: str, prefix: str) -> None:
+    """Viewers can play the session under ``prefix``: status ``active``."""
+    with db.session() as session:
+        if (stream := session.get(LiveStream, stream_id)) is None:
+            return
+        stream.hls_prefix = prefix
+        if stream.status != "active":
+            streams.set_status(session, stream, "active")
+
+
+def mark_ended(db: Database, stream_id: str, asset_id: str | None) -> None:
+    """The session is over: nothing to play, the recording listed among the recent assets, status ``idle``."""
+    with db.session() as session:
+        if (stream := session.get(LiveStream, stream_id)) is None:
+            return
+        stream.hls_prefix = None
+        stream.active_asset_id = None
+        if asset_id:
+            stream.recent_asset_ids = [*(stream.recent_asset_ids or []), asset_id][-10:]
+        if stream.status == "active":
+            streams.set_status(session, stream, "idle")

@@ -130,3 +130,23 @@ def test_bad_tokens_are_403(server: VidlakeServer, signed: dict[str, Any], kind:
     r = httpx.get(f"{server.url}/{signed['pid']}.m3u8", params=params)
     assert r.status_code == 403, (kind, r.text)
     assert r.json()["error"]["type"] == "forbidden" and r.json()["error"]["messages"][0].startswith("token")
+
+
+def _token_without_header_kid(key: dict[str, Any], claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, base64.b64decode(key["private_key"]), algorithm="RS256")
+
+
+def test_kid_in_the_claims_is_accepted_like_mux_node_sends_it(server: VidlakeServer, signed: dict[str, Any]) -> None:
+    pid, key = signed["pid"], signed["key"]
+    exp = int(time.time()) + 600
+    token = _token_without_header_kid(key, {"sub": pid, "aud": "v", "exp": exp, "kid": key["id"]})
+    assert httpx.get(f"{server.url}/{pid}.m3u8", params={"token": token}).status_code == 200
+    # The same checks either way: a deleted key, a wrong audience, or two different kids are refused.
+    for claims in ({"sub": pid, "aud": "v", "exp": exp, "kid": signed["deleted_key"]["id"]},
+                   {"sub": pid, "aud": "t", "exp": exp, "kid": key["id"]},
+                   {"sub": pid, "aud": "v", "exp": int(time.time()) - 60, "kid": key["id"]}):
+        refused = httpx.get(f"{server.url}/{pid}.m3u8", params={"token": _token_without_header_kid(key, claims)})
+        assert refused.status_code == 403, claims
+    conflicting = _token(key, {"sub": pid, "aud": "v", "exp": exp, "kid": signed["deleted_key"]["id"]})
+    refused = httpx.get(f"{server.url}/{pid}.m3u8", params={"token": conflicting})
+    assert refused.status_code == 403 and "differ" in refused.text

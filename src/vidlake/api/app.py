@@ -20,12 +20,16 @@ from vidlake.api.routes import (
     health,
     jobs,
     live_streams,
+    master_download,
     playback,
+    playback_id_lookup,
+    playback_restrictions,
     reframes,
     signing_keys,
     system,
     templates,
     tracks,
+    unsupported,
     upload_data,
     uploads,
     vocabularies,
@@ -81,9 +85,11 @@ def create_app(
     app.state.metrics.registry.register(LiveCollector())
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
-               templates, analyses, reframes, tracks, vocabularies, effects)
+               templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
+               playback_restrictions, unsupported, master_download)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.include_router(signing_keys.legacy_router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls

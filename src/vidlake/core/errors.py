@@ -68,6 +68,13 @@ class NotFound(VidlakeError, LookupError):
     error_type = "not_found"
 
 
+class NotSupported(VidlakeError):
+    """A Mux operation Vidlake does not offer (a 400, not a 5xx: SDKs retry 5xx answers)."""
+
+    status_code = 400
+    error_type = "not_supported"
+
+
 class Conflict(VidlakeError):
     """The resource is not in a state that allows this."""
 

@@ -121,6 +121,9 @@ class Asset(Base):
     ``max_resolution_tier``, ``normalize_audio``...); ``tracks`` and ``probe`` are filled by processing.
     ``hls_prefix`` points at the committed HLS output in storage; ``hls_complete`` is False while the
     ladder is still encoding (EVENT playlists) and True once the VOD playlists are final.
+    ``master_access`` ``none`` | ``temporary``; ``master_status`` preparing → ready → deleted (or errored)
+    for the temporary master MP4, kept until ``master_expires_at`` (Unix seconds) and downloaded with
+    the unguessable ``master_token`` in its URL.
     """
 
     __tablename__ = "assets"
@@ -152,6 +155,10 @@ class Asset(Base):
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     ready_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    master_access: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    master_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    master_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    master_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PlaybackId(Base):
@@ -332,5 +339,22 @@ class TranscriptionVocabulary(Base):
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     phrases: Mapped[list[str]] = mapped_column(JSON, default=list)
     passthrough: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class PlaybackRestriction(Base):
+    """Who may play the signed playback ids whose tokens name it (``playback_restriction_id`` claim).
+
+    ``referrer``: ``allowed_domains`` (host names, ``*.`` wildcards, ``*`` for any) and
+    ``allow_no_referrer``; ``user_agent``: ``allow_no_user_agent`` and ``allow_high_risk_user_agent``.
+    """
+
+    __tablename__ = "playback_restrictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    referrer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_agent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)

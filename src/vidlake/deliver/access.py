@@ -7,6 +7,7 @@ import re
 
 from vidlake.core.errors import Forbidden, InvalidParameters
 from vidlake.deliver.resolve import PlaybackTarget, resolve
+from vidlake.deliver.restrictions import Viewer, enforce
 from vidlake.deliver.signing import check_token, token_query, verify_token
 from vidlake.runtime import Services
 
@@ -17,17 +18,21 @@ _HLS_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*(?:/[A-Za-z0-9_-]+(?
 MAX_HLS_PATH = 300
 
 
-def authorize(services: Services, playback_id: str, token: str | None, audience: str) -> PlaybackTarget:
+def authorize(services: Services, playback_id: str, token: str | None, audience: str,
+              viewer: Viewer | None = None) -> PlaybackTarget:
     """Resolve ``playback_id``; a malformed ``token`` is a 403 on any id, a signed id needs a valid one
-    for ``audience`` (``v``, ``t``, ``g``, ``s``). Raises ``NotFound``, ``NotReady`` or ``Forbidden``."""
+    for ``audience`` (``v``, ``t``, ``g``, ``s``), and ``viewer`` must pass the playback restriction the
+    token names, if any. Raises ``NotFound``, ``NotReady`` or ``Forbidden``."""
     token = check_token(token)
     with services.db.session() as session:
         target = resolve(session, playback_id)
         if target.policy == "signed":
             if not token:
                 raise Forbidden("token: a signed playback id needs ?token=")
-            verify_token(session, token, environment_id=target.environment_id, playback_id=playback_id,
-                         audience=audience)
+            claims = verify_token(session, token, environment_id=target.environment_id,
+                                  playback_id=playback_id, audience=audience)
+            if claims.get("playback_restriction_id") is not None:
+                enforce(session, target.environment_id, claims["playback_restriction_id"], viewer)
     return target
 
 

@@ -1,7 +1,8 @@
 """Signed playback: RS256 signing keys and JWT verification, as Mux does it.
 
 A token is a JWT signed with the private half of a signing key the environment created
-(``/system/v1/signing-keys``): header ``kid`` names the key; claims ``sub`` = playback id, ``aud`` =
+(``/system/v1/signing-keys``): ``kid`` names the key, in the header or in the claims (Mux's Node SDK
+puts it in the claims; both at once must agree); claims ``sub`` = playback id, ``aud`` =
 ``v`` (video: playlists, segments, MP4), ``t`` (thumbnail), ``g`` (animated GIF/WebP), ``s``
 (storyboard), and ``exp`` (Unix seconds). Only RS256 is accepted: ``alg: none`` and HS256 (e.g. keyed
 with the public key) are refused before any key is used.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
@@ -78,8 +80,21 @@ def _header(token: str) -> dict[str, object]:
     return value
 
 
-def verify_token(session: Session, token: str, *, environment_id: str, playback_id: str, audience: str) -> None:
-    """Raise ``Forbidden`` unless ``token`` grants ``audience`` on ``playback_id``."""
+def _key_id(token: str, header: dict[str, object]) -> object:
+    """``kid`` from the header or the (not yet verified) claims; a conflict between them is refused."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, RecursionError) as exc:
+        raise Forbidden("token: malformed JWT") from exc
+    in_header, in_claims = header.get("kid"), claims.get("kid")
+    if in_header is not None and in_claims is not None and in_header != in_claims:
+        raise Forbidden("token: kid in the header and in the claims differ")
+    return in_header if in_header is not None else in_claims
+
+
+def verify_token(session: Session, token: str, *, environment_id: str, playback_id: str,
+                 audience: str) -> dict[str, Any]:
+    """The claims of ``token`` if it grants ``audience`` on ``playback_id``; raises ``Forbidden`` otherwise."""
     if check_token(token) is None:
         raise Forbidden("token: a signed playback id needs ?token=")
     header = _header(token)  # parsed twice: small (at most 8 KiB), and keeps both functions whole
@@ -87,7 +102,7 @@ def verify_token(session: Session, token: str, *, environment_id: str, playback_
     if alg != "RS256":
         shown = repr(alg)[:20] if isinstance(alg, str) or alg is None else type(alg).__name__
         raise Forbidden(f"token: alg {shown} is not accepted (RS256 only)")
-    kid = header.get("kid")
+    kid = _key_id(token, header)
     key = session.get(SigningKey, kid) if isinstance(kid, str) and len(kid) <= 64 else None
     if key is None or key.environment_id != environment_id:
         raise Forbidden("token: unknown signing key (kid)")
@@ -104,3 +119,4 @@ def verify_token(session: Session, token: str, *, environment_id: str, playback_
         raise Forbidden("token: malformed JWT") from exc
     if claims.get("sub") != playback_id:
         raise Forbidden("token: sub is not this playback id")
+    return claims

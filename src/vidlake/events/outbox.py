@@ -3,6 +3,7 @@ transaction as the state change that caused them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -35,13 +36,19 @@ def emit(
     return event.id
 
 
-def event_body(event: Event, environment_name: str) -> dict[str, Any]:
-    """The JSON body POSTed to webhook endpoints (shaped like Mux's)."""
+def event_body(event: Event, environment_name: str, attempts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON body POSTed to webhook endpoints, Mux's envelope: ``created_at`` in ISO 8601 (UTC, as Mux
+    sends it), ``data`` the resource as the API returns it, ``attempts`` the earlier delivery attempts."""
+    created = datetime.fromtimestamp(event.created_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return {
         "type": event.type,
         "id": event.id,
-        "created_at": event.created_at,
+        "created_at": created,
         "object": {"type": event.object_type, "id": event.object_id},
         "environment": {"id": event.environment_id, "name": environment_name},
         "data": event.data,
+        "attempts": attempts or [],
+        "accessor_source": None,
+        "accessor": None,
+        "request_id": None,
     }

@@ -1,4 +1,8 @@
-"""Webhook signatures: ``Vidlake-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``."""
+"""Webhook signatures: ``Vidlake-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
+
+The same value goes in Mux's ``Mux-Signature`` header (Mux signs the same way), so receivers written for
+Mux (``mux.webhooks.unwrap`` of the Node SDK) verify Vidlake's deliveries unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import hmac
 import time
 
 HEADER = "Vidlake-Signature"
+MUX_HEADER = "Mux-Signature"
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:

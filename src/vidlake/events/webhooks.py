@@ -12,7 +12,7 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.core.netguard import check_url, guarded_transport
 from vidlake.db.models import Environment, Event, WebhookDelivery, WebhookEndpoint
 from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, event_body
-from vidlake.events.signing import HEADER, sign
+from vidlake.events.signing import HEADER, MUX_HEADER, sign
 from vidlake.jobs.context import JobContext
 from vidlake.jobs.errors import PermanentJobError
 from vidlake.jobs.registry import job_kind
@@ -36,7 +36,8 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
             delivery.state = "failed"
             raise PermanentJobError("endpoint or event deleted")
         env = session.get(Environment, event.environment_id)
-        body = json.dumps(event_body(event, env.name if env else ""), separators=(",", ":")).encode()
+        attempts = _earlier_attempts(delivery, endpoint)
+        body = json.dumps(event_body(event, env.name if env else "", attempts), separators=(",", ":")).encode()
         url, secret, event_id = endpoint.url, endpoint.secret, event.id
         delivery.attempts += 1
     try:
@@ -44,10 +45,12 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
     except InvalidParameters as exc:
         _record(ctx, None, str(exc), final="failed")
         raise PermanentJobError(str(exc)) from exc
+    signature = sign(secret, body)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Vidlake-Webhooks/1",
-        HEADER: sign(secret, body),
+        HEADER: signature,
+        MUX_HEADER: signature,
         "Vidlake-Event-Id": event_id,
     }
     try:
@@ -63,6 +66,18 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
         raise RuntimeError(f"webhook endpoint answered HTTP {response.status_code}")
     _record(ctx, response.status_code, None, final="delivered")
     return {"status": response.status_code}
+
+
+def _earlier_attempts(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> list[dict[str, Any]]:
+    """Mux's ``attempts``: one entry per earlier try of this delivery (only the latest one's answer is
+    kept, so earlier entries carry no status)."""
+    out: list[dict[str, Any]] = []
+    for n in range(delivery.attempts):
+        latest = n == delivery.attempts - 1
+        out.append({"id": f"{delivery.id}-{n + 1}", "webhook_id": endpoint.id, "address": endpoint.url,
+                    "max_attempts": DELIVERY_ATTEMPTS,
+                    "response_status_code": delivery.last_status if latest else None})
+    return out
 
 
 def _record(ctx: JobContext, status: int | None, error: str | None, final: str | None = None) -> None:

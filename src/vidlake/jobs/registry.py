@@ -24,6 +24,8 @@ BUILTIN_MODULES = (
     "vidlake.jobs.builtin",
     "vidlake.events.webhooks",
     "vidlake.vod.pipeline",
+    "vidlake.vod.static_on_demand",
+    "vidlake.vod.master_access",
     "vidlake.analyze.jobs",
     "vidlake.edit.jobs",
     "vidlake.analyze.reframe_job",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
+from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
 from vidlake.db.tenancy import get_owned
@@ -151,6 +152,35 @@ def set_status(session: Session, stream: LiveStream, status: str, event: str | N
     stream.updated_at = now()
     emit(session, stream.environment_id, f"video.live_stream.{event or status}", "live_stream", stream.id,
          live_stream_public(session, stream))
+
+
+#: Fields ``update_live_stream`` changes (Mux's ``UpdateLiveStreamRequest`` subset Vidlake keeps).
+UPDATABLE = ("passthrough", "latency_mode", "reconnect_window", "max_continuous_duration")
+
+
+def update_live_stream(session: Session, stream: LiveStream, changes: dict[str, Any]) -> None:
+    """Apply validated ``changes`` (``UPDATABLE`` keys; ``reconnect_window`` and
+    ``max_continuous_duration`` in seconds), with ``video.live_stream.updated``. The ingest reads them
+    when it needs them: the latency mode and maximum duration when a publish starts, the reconnect
+    window when a publisher drops (so a running session keeps its ladder and duration limit)."""
+    for field in UPDATABLE:
+        if field in changes:
+            setattr(stream, field, changes[field])
+    stream.updated_at = now()
+    emit(session, stream.environment_id, "video.live_stream.updated", "live_stream", stream.id,
+         live_stream_public(session, stream))
+
+
+def set_new_asset_static_renditions(session: Session, stream: LiveStream, resolutions: list[str]) -> None:
+    """The static renditions (``highest``, ``audio-only``) of the assets recorded from now on; an empty
+    list removes them. Raises ``InvalidParameters`` when the stream records no assets."""
+    if stream.new_asset_settings is None:
+        raise InvalidParameters("new_asset_settings: this live stream does not record assets")
+    settings = {k: v for k, v in stream.new_asset_settings.items() if k != "static_renditions"}
+    if resolutions:
+        settings["static_renditions"] = list(dict.fromkeys(resolutions))
+    stream.new_asset_settings = settings
+    stream.updated_at = now()
 
 
 def reset_stream_key(session: Session, stream: LiveStream) -> str:

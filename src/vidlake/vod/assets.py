@@ -92,8 +92,9 @@ def playback_ids_of(session: Session, asset_id: str) -> list[PlaybackId]:
 
 
 def _static_public(asset: Asset) -> dict[str, Any]:
-    wanted = asset.settings.get("mp4_support") not in (None, "none") or bool(asset.settings.get("static_renditions"))
     files = asset.static_renditions or []
+    wanted = (asset.settings.get("mp4_support") not in (None, "none") or bool(asset.settings.get("static_renditions"))
+              or bool(files))
     if not wanted:
         return {"status": "disabled", "files": []}
     if any(f.get("status") == "errored" for f in files):
@@ -114,7 +115,7 @@ def asset_public(session: Session, asset: Asset) -> dict[str, Any]:
         "playback_ids": [{"id": p.id, "policy": p.policy} for p in playback_ids_of(session, asset.id)],
         "tracks": asset.tracks or [],
         "mp4_support": asset.settings.get("mp4_support", "none"),
-        "master_access": "none",
+        "master_access": asset.master_access or "none",
         "max_resolution_tier": asset.settings.get("max_resolution_tier", "1080p"),
         "encoding_tier": "baseline",
         "video_quality": asset.settings.get("video_quality", "basic"),
@@ -228,3 +229,23 @@ def create_asset_from_file(services: Services, environment_id: str, request: dic
             except Exception:  # the original error matters more
                 log.exception("could not delete %s", key)
         raise
+
+
+def input_info(asset: Asset) -> list[dict[str, Any]]:
+    """Mux's ``input-info``: the input's settings and what probing found in the file (container, and per
+    track its codec, pixel size, frame rate in frames per second, sample rate in Hz, channels, duration in
+    seconds); empty until the input has been probed."""
+    probe = asset.probe
+    if not probe:
+        return []
+    duration = probe.get("duration")
+    tracks: list[dict[str, Any]] = []
+    if probe.get("video"):
+        tracks.append({"type": "video", "encoding": probe["video"], "duration": duration,
+                       "width": probe.get("width"), "height": probe.get("height"),
+                       "frame_rate": probe.get("frame_rate")})
+    if probe.get("audio"):
+        tracks.append({"type": "audio", "encoding": probe["audio"], "duration": duration,
+                       "sample_rate": probe.get("sample_rate"), "channels": probe.get("channels")})
+    settings = {"url": asset.input_url} if asset.input_url else {}
+    return [{"settings": settings, "file": {"container_format": probe.get("format"), "tracks": tracks}}]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vidlake.core.clock import now
+from vidlake.core.ids import new_id
 from vidlake.db.models import Asset
 from vidlake.ffmpeg import FFmpegError, MediaInput
 from vidlake.jobs import maintenance
@@ -136,8 +137,14 @@ def _describe(asset: Asset, result: ProbeResult, ladder: Ladder) -> None:
     asset.duration = round(duration, 6)
     asset.resolution_tier = _tier(ladder)
     asset.probe = {"format": result.format_name, "size_bytes": result.size_bytes, "bit_rate": result.bit_rate,
+                   "duration": result.duration_s,
                    "video": result.video.codec if result.video else None,
-                   "audio": result.audio.codec if result.audio else None}
+                   "audio": result.audio.codec if result.audio else None,
+                   "width": result.video.width if result.video else None,
+                   "height": result.video.height if result.video else None,
+                   "frame_rate": result.video.frame_rate if result.video else None,
+                   "sample_rate": result.audio.sample_rate if result.audio else None,
+                   "channels": result.audio.channels if result.audio else None}
     asset.updated_at = now()
 
 
@@ -264,11 +271,11 @@ def _static_renditions(ctx: JobContext, master: Path, wanted: list[str], env_id:
             made = audio_m4a(master, dest) if name.endswith(".m4a") else static_mp4(master, dest)
         except (ValueError, FFmpegError) as exc:
             log.warning("static rendition %s of %s skipped: %s", name, asset_id, exc)
-            files.append({"name": name, "ext": name.rsplit(".", 1)[1], "status": "skipped"})
+            files.append({"id": new_id(), "name": name, "ext": name.rsplit(".", 1)[1], "status": "skipped"})
             continue
         ctx.services.storage.put_file(keys.asset_static(env_id, asset_id, name), dest,
                                       "audio/mp4" if name.endswith(".m4a") else "video/mp4")
-        entry: dict[str, Any] = {"name": name, "ext": name.rsplit(".", 1)[1], "status": "ready",
+        entry: dict[str, Any] = {"id": new_id(), "name": name, "ext": name.rsplit(".", 1)[1], "status": "ready",
                                  "filesize": str(dest.stat().st_size), "type": "standard"}
         for attr in ("width", "height", "bitrate"):
             value = getattr(made, attr, None)

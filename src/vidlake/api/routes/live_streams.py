@@ -10,7 +10,12 @@ from fastapi import APIRouter, Depends, Response, status
 from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.assets import PlaybackIdCreate
 from vidlake.api.schemas.common import Page, page_params
-from vidlake.api.schemas.live import LiveStreamCreate, SimulcastTargetCreate
+from vidlake.api.schemas.live import (
+    LiveStreamCreate,
+    LiveStreamUpdate,
+    NewAssetStaticRenditions,
+    SimulcastTargetCreate,
+)
 from vidlake.core.errors import NotFound
 from vidlake.core.netguard import check_url
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
@@ -57,6 +62,34 @@ def get_live_stream(live_stream_id: str, principal: PrincipalDep, session: Sessi
     """One live stream."""
     return {"data": svc.live_stream_public(session, svc.get_live_stream(session, principal.environment_id,
                                                                          live_stream_id))}
+
+
+@router.patch("/{live_stream_id}")
+def update_live_stream(live_stream_id: str, body: LiveStreamUpdate, principal: PrincipalDep,
+                       session: SessionDep) -> dict[str, Any]:
+    """Change latency mode, reconnect window, maximum continuous duration or passthrough (see
+    ``live.streams.update_live_stream`` for when the ingest uses them)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.update_live_stream(session, stream, body.changes())
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.put("/{live_stream_id}/new-asset-settings/static-renditions")
+def set_new_asset_static_renditions(live_stream_id: str, body: NewAssetStaticRenditions, principal: PrincipalDep,
+                                    session: SessionDep) -> dict[str, Any]:
+    """Static renditions of the assets recorded from now on."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.set_new_asset_static_renditions(session, stream, [r.resolution for r in body.static_renditions])
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.delete("/{live_stream_id}/new-asset-settings/static-renditions", status_code=status.HTTP_204_NO_CONTENT)
+def delete_new_asset_static_renditions(live_stream_id: str, principal: PrincipalDep,
+                                       session: SessionDep) -> Response:
+    """Recorded assets get no static renditions from now on."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    svc.set_new_asset_static_renditions(session, stream, [])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{live_stream_id}/health")

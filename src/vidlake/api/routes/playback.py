@@ -23,6 +23,7 @@ from vidlake.deliver import blocking, playlists
 from vidlake.deliver.access import authorize, carried_query, check_hls_path
 from vidlake.deliver.images import cached_image, digest
 from vidlake.deliver.media import pick_rung
+from vidlake.deliver.restrictions import ViewerDep
 from vidlake.deliver.serve import IMMUTABLE, headers_for, image_key, serve_key
 from vidlake.ffmpeg import MediaInput
 from vidlake.package.publish import content_type
@@ -32,9 +33,10 @@ router = APIRouter(tags=["playback"])
 
 
 @router.get("/{playback_id}.m3u8", summary="Master playlist")
-def master_playlist(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+def master_playlist(playback_id: str, services: ServicesDep,
+                    viewer: ViewerDep, token: str | None = None) -> Response:
     """The multivariant playlist; its URIs carry the token to every playlist and segment."""
-    target = authorize(services, playback_id, token, "v")
+    target = authorize(services, playback_id, token, "v", viewer)
     text = playlists.master(services, target, playback_id, carried_query(target, token))
     cache = "public, max-age=300" if target.complete else "no-cache"
     return Response(text, media_type=playlists.MPEGURL, headers=headers_for(target, cache))
@@ -45,6 +47,7 @@ async def hls_file(
     playback_id: str,
     path: str,
     services: ServicesDep,
+    viewer: ViewerDep,
     token: str | None = None,
     hls_msn: Annotated[str | None, Query(alias="_HLS_msn", description="Blocking reload: segment number")] = None,
     hls_part: Annotated[str | None, Query(alias="_HLS_part", description="Blocking reload: part index")] = None,
@@ -53,7 +56,7 @@ async def hls_file(
     ``_HLS_msn`` (and ``_HLS_part``) hold the answer until it lists that segment (part)."""
     check_hls_path(path)
     msn, part = blocking.directives(hls_msn, hls_part)
-    target = await run_in_threadpool(authorize, services, playback_id, token, "v")
+    target = await run_in_threadpool(authorize, services, playback_id, token, "v", viewer)
     key = f"{target.hls_prefix}/{path}"
     if not path.endswith(".m3u8"):
         return await run_in_threadpool(serve_key, services, key, content_type(path), headers_for(target, IMMUTABLE))
@@ -74,6 +77,7 @@ async def thumbnail(
     playback_id: str,
     fmt: Literal["jpg", "png", "webp"],
     services: ServicesDep,
+    viewer: ViewerDep,
     time: Annotated[float | None, Query(ge=0, le=86400 * 7, description="Seconds; default: the middle")] = None,
     width: Annotated[int | None, Query(ge=1, le=3840, description="Pixels")] = None,
     height: Annotated[int | None, Query(ge=1, le=3840, description="Pixels")] = None,
@@ -83,7 +87,7 @@ async def thumbnail(
     """One frame at ``time`` seconds (cached after the first render)."""
     from vidlake.vod.images import thumbnail as render_thumbnail
 
-    target = await run_in_threadpool(authorize, services, playback_id, token, "t")
+    target = await run_in_threadpool(authorize, services, playback_id, token, "t", viewer)
     if target.live_stream_id is not None:  # live: the pipeline refreshes one JPEG per segment
         if fmt != "jpg":
             raise NotFound("live thumbnails are JPEG only")
@@ -106,6 +110,7 @@ async def animated(
     playback_id: str,
     fmt: Literal["gif", "webp"],
     services: ServicesDep,
+    viewer: ViewerDep,
     start: Annotated[float, Query(ge=0, description="Seconds")] = 0.0,
     end: Annotated[float | None, Query(gt=0, description="Seconds; default start + 5, at most start + 10")] = None,
     width: Annotated[int, Query(ge=16, le=640, description="Pixels")] = 320,
@@ -115,7 +120,7 @@ async def animated(
     """An animated clip of ``start``..``end`` seconds (cached after the first render)."""
     from vidlake.vod.images import animated as render_animated
 
-    target = await run_in_threadpool(authorize, services, playback_id, token, "g")
+    target = await run_in_threadpool(authorize, services, playback_id, token, "g", viewer)
     duration = target.duration_s or 0.0
     stop = min(end if end is not None else start + 5.0, duration) if duration else end
     if stop is not None and stop <= start:
@@ -131,17 +136,19 @@ async def animated(
 
 
 @router.get("/{playback_id}/storyboard.vtt", summary="Storyboard (WebVTT)")
-def storyboard_vtt(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+def storyboard_vtt(playback_id: str, services: ServicesDep,
+                   viewer: ViewerDep, token: str | None = None) -> Response:
     """WebVTT cues pointing into the storyboard sprite, for scrubbing previews."""
-    target = authorize(services, playback_id, token, "s")
+    target = authorize(services, playback_id, token, "s", viewer)
     text = playlists.storyboard(services, target, playback_id, carried_query(target, token))
     return Response(text, media_type="text/vtt", headers=headers_for(target, "public, max-age=3600"))
 
 
 @router.get("/{playback_id}/storyboard.jpg", summary="Storyboard sprite")
-def storyboard_image(playback_id: str, services: ServicesDep, token: str | None = None) -> Response:
+def storyboard_image(playback_id: str, services: ServicesDep,
+                     viewer: ViewerDep, token: str | None = None) -> Response:
     """The storyboard sprite sheet."""
-    target = authorize(services, playback_id, token, "s")
+    target = authorize(services, playback_id, token, "s", viewer)
     if target.asset_id is None or not target.images_prefix:
         raise NotFound("no storyboard for this playback id (yet)")
     return serve_key(services, image_key(target, "storyboard.jpg"), "image/jpeg",
@@ -149,12 +156,12 @@ def storyboard_image(playback_id: str, services: ServicesDep, token: str | None 
 
 
 @router.get("/{playback_id}/{name}", summary="Static rendition (MP4/M4A)")
-def static_rendition(playback_id: str, name: str, request: Request, services: ServicesDep,
+def static_rendition(playback_id: str, name: str, request: Request, services: ServicesDep, viewer: ViewerDep,
                      token: str | None = None) -> Response:
     """``capped-1080p.mp4``, ``highest.mp4`` or ``audio.m4a`` once ready (byte ranges supported)."""
     if not name.endswith((".mp4", ".m4a")):
         raise NotFound("no such route")
-    target = authorize(services, playback_id, token, "v")
+    target = authorize(services, playback_id, token, "v", viewer)
     ready = {f["name"] for f in target.static_files if f.get("status") == "ready"}
     if name not in ready or target.asset_id is None:
         raise NotFound(f"static rendition {name!r} is not available for this asset")
@@ -164,9 +171,10 @@ def static_rendition(playback_id: str, name: str, request: Request, services: Se
 
 
 @router.get("/{playback_id}/text/{track_id}.vtt", summary="Text track (WebVTT)")
-def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep, token: str | None = None) -> Response:
+def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep,
+                   viewer: ViewerDep, token: str | None = None) -> Response:
     """A subtitles track as WebVTT (also listed in the master playlist)."""
-    target = authorize(services, playback_id, token, "v")
+    target = authorize(services, playback_id, token, "v", viewer)
     track = playlists.text_track(target, track_id)
     key = image_key(target, f"text/{track_id}.vtt")
     if not services.storage.exists(key):  # tracks made before text/{id}.vtt: captions-{language}.vtt
@@ -175,9 +183,10 @@ def text_track_vtt(playback_id: str, track_id: str, services: ServicesDep, token
 
 
 @router.get("/{playback_id}/text/{track_id}.m3u8", summary="Text track media playlist")
-def text_track_playlist(playback_id: str, track_id: str, services: ServicesDep, token: str | None = None) -> Response:
+def text_track_playlist(playback_id: str, track_id: str, services: ServicesDep,
+                        viewer: ViewerDep, token: str | None = None) -> Response:
     """A one-segment HLS subtitles playlist pointing at the WebVTT file."""
-    target = authorize(services, playback_id, token, "v")
+    target = authorize(services, playback_id, token, "v", viewer)
     playlists.text_track(target, track_id)
     text = playlists.subtitles(target, track_id, carried_query(target, token))
     return Response(text, media_type=playlists.MPEGURL, headers=headers_for(target, "public, max-age=300"))

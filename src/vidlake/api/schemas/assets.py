@@ -36,6 +36,27 @@ class StaticRenditionRequest(StrictModel):
     passthrough: str | None = Field(None, max_length=255)
 
 
+class StaticRenditionCreate(StrictModel):
+    """``POST /assets/{id}/static-renditions``: ``highest``, ``audio-only`` or a named resolution (the
+    rung whose short side is that many pixels)."""
+
+    resolution: Literal["highest", "audio-only", "2160p", "1440p", "1080p", "720p", "540p", "480p", "360p",
+                        "270p"]
+    passthrough: str | None = Field(None, max_length=255)
+
+
+class Mp4SupportUpdate(StrictModel):
+    """Legacy ``PUT /assets/{id}/mp4-support``."""
+
+    mp4_support: Mp4Support
+
+
+class MasterAccessUpdate(StrictModel):
+    """``PUT /assets/{id}/master-access``."""
+
+    master_access: Literal["temporary", "none"]
+
+
 class AssetSettings(StrictModel):
     """Fields shared by asset creation and an upload's ``new_asset_settings``."""
 

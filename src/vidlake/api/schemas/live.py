@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from vidlake.api.schemas.assets import AssetSettings, PlaybackPolicy
+from vidlake.api.schemas.assets import AssetSettings, PlaybackPolicy, StaticRenditionRequest
 from vidlake.api.schemas.common import StrictModel
 
 
@@ -53,3 +53,24 @@ class LiveStreamCreate(StrictModel):
             "test": bool(self.test),
             "simulcast_targets": [t.model_dump() for t in self.simulcast_targets or []],
         }
+
+
+class LiveStreamUpdate(StrictModel):
+    """``PATCH /video/v1/live-streams/{id}``: only the fields sent change. Times in seconds."""
+
+    passthrough: str | None = Field(None, max_length=255)
+    latency_mode: Literal["standard", "reduced", "low"] | None = None
+    reconnect_window: float | None = Field(None, ge=0, le=1800)
+    max_continuous_duration: int | None = Field(None, ge=60, le=43200)
+    use_slate_for_standard_latency: bool | None = Field(None, description="Accepted; no slate is inserted.")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent (a null ``passthrough`` clears it; other nulls change nothing)."""
+        sent = self.model_dump(include=self.model_fields_set)
+        return {k: v for k, v in sent.items() if v is not None or k == "passthrough"}
+
+
+class NewAssetStaticRenditions(StrictModel):
+    """``PUT .../new-asset-settings/static-renditions``: the recorded assets' static renditions."""
+
+    static_renditions: list[StaticRenditionRequest] = Field(max_length=2)

@@ -12,6 +12,7 @@ from pydantic import Field
 from vidlake.analyze.reframe_job import source_policies
 from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.common import NewAssetOptions
+from vidlake.api.serialize import derived_asset_job
 from vidlake.core.errors import Conflict, InvalidParameters, NotFound
 from vidlake.db.models import Job
 from vidlake.edit.service import LibraryResolver
@@ -32,15 +33,7 @@ class EffectsCreate(NewAssetOptions):
 
 def effects_public(job: Job) -> dict[str, Any]:
     """API view of an effects job."""
-    payload, result = job.payload or {}, job.result or {}
-    out: dict[str, Any] = {"job_id": job.id, "source_asset_id": payload.get("source_asset_id"),
-                           "effects": payload.get("effects"), "status": job.state,
-                           "progress": round(job.progress, 2), "created_at": str(int(job.created_at))}
-    if result.get("asset_id"):
-        out["asset_id"] = result["asset_id"]
-    if job.state in ("failed", "dead") and job.last_error:
-        out["error"] = job.last_error.splitlines()[0]
-    return out
+    return derived_asset_job(job, effects=(job.payload or {}).get("effects"))
 
 
 @router.post("/video/v1/assets/{asset_id}/effects", status_code=status.HTTP_202_ACCEPTED)

@@ -14,6 +14,7 @@ from pydantic import Field
 from vidlake.analyze.reframe_job import ASPECT_RATIOS, REFRAME_KIND, queue_reframe
 from vidlake.api.deps import PrincipalDep, SessionDep
 from vidlake.api.schemas.common import NewAssetOptions
+from vidlake.api.serialize import derived_asset_job
 from vidlake.core.errors import Conflict, InvalidParameters, NotFound
 from vidlake.db.models import Job
 from vidlake.vod.assets import get_asset
@@ -29,18 +30,8 @@ class ReframeCreate(NewAssetOptions):
 
 
 def reframe_public(job: Job) -> dict[str, Any]:
-    """API view of a reframe job."""
-    payload, result = job.payload or {}, job.result or {}
-    out: dict[str, Any] = {
-        "job_id": job.id, "source_asset_id": payload.get("source_asset_id"),
-        "aspect_ratio": payload.get("aspect_ratio"), "status": job.state, "progress": round(job.progress, 2),
-        "created_at": str(int(job.created_at)),
-    }
-    if result.get("asset_id"):
-        out["asset_id"] = result["asset_id"]
-    if job.state in ("failed", "dead") and job.last_error:
-        out["error"] = job.last_error.splitlines()[0]
-    return out
+    """API view of a aspect job."""
+    return derived_asset_job(job, aspect_ratio=(job.payload or {}).get("aspect_ratio"))
 
 
 @router.post("/video/v1/assets/{asset_id}/reframe", status_code=status.HTTP_202_ACCEPTED)

@@ -40,11 +40,20 @@ SEGMENT_S = 2.0
 
 
 def _asset_failed(services: Services, payload: dict[str, Any], error: str) -> None:
-    """Final failure of a pipeline job: the asset ends errored (if it is not already playable)."""
+    """Final failure of a pipeline job: the asset ends in a final, truthful state. One still preparing, or
+    one already playable from its first segments whose ladder never completed (an unfinished EVENT playlist
+    that would otherwise read ``transcoding`` forever), ends errored with the reason; a complete asset
+    stays ready."""
+    reason = error.splitlines()[0] if error else "the job failed"
     with services.db.session() as session:
         asset = session.get(Asset, payload.get("asset_id", ""))
-        if asset is not None and asset.status == "preparing" and asset.deleted_at is None:
-            svc.mark_errored(session, asset, "processing_failed", f"processing failed: {error.splitlines()[0]}")
+        if asset is None or asset.deleted_at is not None:
+            return
+        if asset.status == "preparing":
+            svc.mark_errored(session, asset, "processing_failed", f"processing failed: {reason}")
+        elif asset.status == "ready" and not asset.hls_complete:
+            svc.mark_errored(session, asset, "processing_failed",
+                             f"processing stopped before every rendition was complete: {reason}")
 
 
 def _load(services: Services, asset_id: str) -> Asset | None:

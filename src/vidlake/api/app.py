@@ -15,6 +15,7 @@ from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from vidlake.api.routes import (
     analyses,
     assets,
+    delivery_usage,
     edits,
     effects,
     health,
@@ -86,7 +87,7 @@ def create_app(
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
-               playback_restrictions, unsupported, master_download)
+               playback_restrictions, unsupported, master_download, delivery_usage)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)

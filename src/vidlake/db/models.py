@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vidlake.core.clock import now
@@ -358,3 +358,23 @@ class PlaybackRestriction(Base):
     user_agent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class DeliveryUsage(Base):
+    """Media seconds delivered by the HLS routes, summed per hour: one row per environment, asset,
+    live stream, hour and resolution tier (``tier_720p`` ... ``tier_audio_only``). ``hour``: Unix
+    seconds of the start of the hour; ``asset_id``/``live_stream_id`` are ``""`` when absent (so the
+    unique key has no NULL); ``seconds``: media seconds (segment durations), not wall time."""
+
+    __tablename__ = "delivery_usage"
+    __table_args__ = (UniqueConstraint("environment_id", "asset_id", "live_stream_id", "hour", "tier",
+                                       name="uq_delivery_usage_key"),
+                      Index("ix_delivery_usage_env_hour", "environment_id", "hour"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = mapped_column(String(64))
+    asset_id: Mapped[str] = mapped_column(String(64), default="")
+    live_stream_id: Mapped[str] = mapped_column(String(64), default="")
+    hour: Mapped[int] = mapped_column(BigInteger)
+    tier: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -25,6 +25,7 @@ from vidlake.deliver.images import cached_image, digest
 from vidlake.deliver.media import pick_rung
 from vidlake.deliver.restrictions import ViewerDep
 from vidlake.deliver.serve import IMMUTABLE, headers_for, image_key, serve_key
+from vidlake.deliver.usage import COUNTER
 from vidlake.ffmpeg import MediaInput
 from vidlake.package.publish import content_type
 from vidlake.storage import keys
@@ -59,7 +60,12 @@ async def hls_file(
     target = await run_in_threadpool(authorize, services, playback_id, token, "v", viewer)
     key = f"{target.hls_prefix}/{path}"
     if not path.endswith(".m3u8"):
-        return await run_in_threadpool(serve_key, services, key, content_type(path), headers_for(target, IMMUTABLE))
+        def segment() -> Response:
+            served = serve_key(services, key, content_type(path), headers_for(target, IMMUTABLE))
+            COUNTER.count(services, target, path)  # delivery usage, in memory (see deliver.usage)
+            return served
+
+        return await run_in_threadpool(segment)
     text = await blocking.read_playlist(services, key)
     if msn is not None:
         blocked = await blocking.wait_for(services, key, text, msn, part)

@@ -39,6 +39,7 @@ from vidlake.api.routes import (
 from vidlake.auth.tokens import ensure_bootstrap
 from vidlake.console import player
 from vidlake.core.settings import Settings
+from vidlake.deliver import usage
 from vidlake.jobs.registry import load_modules
 from vidlake.live.metrics import LiveCollector
 from vidlake.runtime import Services
@@ -69,6 +70,10 @@ def create_app(
         if ensure_bootstrap(services.db, settings.bootstrap_pair):
             log.info("created the bootstrap access token")
         yield
+        try:
+            usage.COUNTER.flush(services, force=True)  # this process's delivery counts not yet written
+        except Exception:
+            log.exception("flushing delivery usage failed")
         for callback in on_shutdown or ():
             try:
                 callback()

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import mux_python
 import pytest
 from media import FileServer, make_av
-from services import VidlakeServer
+from services import VidlakeServer, fresh_pg_database
 from test_assets import wait_asset
 
+from vidlake.db.migrate import upgrade
 from vidlake.package import hls
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[VidlakeServer]:
+    """The server on PostgreSQL (as in production): the hourly upserts and the grouped report run there."""
+    root = Path(tmp_path_factory.mktemp("usage-server"))
+    db_url = fresh_pg_database(postgres_url, "usage" + root.name)
+    upgrade(db_url)
+    srv = VidlakeServer(root, env={"VIDLAKE_DATABASE_URL": db_url}, workers=1).start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="module")

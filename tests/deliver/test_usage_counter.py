@@ -4,14 +4,12 @@ written later, one that slid out of the window), tiers, and flushes that add up 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from vidlake.core.settings import Settings
-from vidlake.db.migrate import upgrade
-from vidlake.db.models import DeliveryUsage, Environment, LiveStream
+from vidlake.db.models import Asset, DeliveryUsage, Environment, LiveStream
 from vidlake.deliver import usage
 from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.runtime import Services
@@ -40,10 +38,8 @@ def _media(first: int, count: int, parts: bool) -> str:
 
 
 @pytest.fixture()
-def services(tmp_path: Path) -> Iterator[Services]:
-    url = f"sqlite:///{tmp_path / 'vidlake.db'}"
-    upgrade(url)
-    services = build_services(Settings(data_dir=tmp_path / "data", database_url=url))
+def services(settings: Settings) -> Iterator[Services]:
+    services = build_services(settings)  # on SQLite and on PostgreSQL (tests/conftest.py)
     with services.db.session() as session:
         session.add(Environment(id="env1", name="test"))
         session.flush()
@@ -95,3 +91,30 @@ def test_flushes_add_to_one_hourly_row_of_the_live_asset(services: Services) -> 
         rows = session.scalars(select(DeliveryUsage)).all()
         assert [(r.asset_id, r.live_stream_id, r.tier, r.seconds, r.hour % usage.HOUR_S) for r in rows] == [
             ("liveasset", "ls1", "tier_1080p", 8.0, 0)]
+
+
+def test_live_stream_report_joins_live_and_later_playback_of_its_asset(services: Services) -> None:
+    """``live_stream_id=`` reports the live stream's asset once: its live delivery and its VOD playback."""
+    from vidlake.api.routes.delivery_usage import list_delivery_usage
+    from vidlake.api.schemas.common import Page
+    from vidlake.auth.tokens import Principal
+
+    with services.db.session() as session:
+        session.add(Asset(id="liveasset", environment_id="env1", status="ready", live_stream_id="ls1", duration=6.0))
+        session.add(DeliveryUsage(environment_id="env1", asset_id="liveasset", live_stream_id="ls1", hour=7200,
+                                  tier="tier_1080p", seconds=4.0))
+        session.add(DeliveryUsage(environment_id="env1", asset_id="liveasset", live_stream_id="", hour=7200,
+                                  tier="tier_720p", seconds=1.5))
+        session.add(DeliveryUsage(environment_id="env1", asset_id="", live_stream_id="ls2", hour=7200,
+                                  tier="tier_720p", seconds=2.0))
+    principal = Principal(token_id="t", environment_id="env1", permission="full")
+    with services.db.session() as session:
+        body = list_delivery_usage(principal, session, Page(limit=25, page=1), live_stream_id="ls1",
+                                   timeframe=["7000", "7300"])
+        everything = list_delivery_usage(principal, session, Page(limit=25, page=1), timeframe=["7000", "7300"])
+    assert body["total_row_count"] == 1
+    (report,) = body["data"]
+    assert (report["asset_id"], report["live_stream_id"], report["delivered_seconds"]) == ("liveasset", "ls1", 5.5)
+    assert report["delivered_seconds_by_resolution"] == {"tier_1080p": 4.0, "tier_720p": 1.5}
+    assert [(r["asset_id"], r["live_stream_id"]) for r in everything["data"]] == [("liveasset", "ls1"),
+                                                                                 (None, "ls2")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from vidlake.api.deps import PrincipalDep, SessionDep
 from vidlake.api.schemas.common import Page, page_params
@@ -49,7 +49,7 @@ def _asset_state(asset: Asset | None) -> str | None:
 def _report(asset_id: str, live_id: str, by_tier: dict[str, float], asset: Asset | None) -> dict[str, Any]:
     return {
         "asset_id": asset_id or None,
-        "live_stream_id": live_id or (asset.live_stream_id if asset is not None else None),
+        "live_stream_id": (asset.live_stream_id if asset is not None else None) or live_id or None,
         "passthrough": asset.passthrough if asset is not None else None,
         "created_at": ts(asset.created_at) if asset is not None else None,
         "deleted_at": ts_opt(asset.deleted_at) if asset is not None else None,
@@ -80,18 +80,20 @@ def list_delivery_usage(
         & (DeliveryUsage.hour + HOUR_S > start)
     if asset_id:
         rows &= DeliveryUsage.asset_id == asset_id
-    if live_stream_id:
-        rows &= DeliveryUsage.live_stream_id == live_stream_id
-    groups = select(DeliveryUsage.asset_id, DeliveryUsage.live_stream_id).where(rows).group_by(
-        DeliveryUsage.asset_id, DeliveryUsage.live_stream_id)
+    if live_stream_id:  # its live usage, and the playback of its assets afterwards
+        recorded = select(Asset.id).where(Asset.environment_id == principal.environment_id,
+                                          Asset.live_stream_id == live_stream_id)
+        rows &= (DeliveryUsage.live_stream_id == live_stream_id) | DeliveryUsage.asset_id.in_(recorded)
+    # One report per asset (live and later playback together); per live stream when no asset is known.
+    owner = case((DeliveryUsage.asset_id != "", DeliveryUsage.asset_id), else_=DeliveryUsage.live_stream_id)
+    groups = select(owner, func.max(DeliveryUsage.asset_id), func.max(DeliveryUsage.live_stream_id)) \
+        .where(rows).group_by(owner)
     total = session.scalar(select(func.count()).select_from(groups.subquery())) or 0
-    keys = session.execute(groups.order_by(DeliveryUsage.asset_id, DeliveryUsage.live_stream_id)
-                           .offset(page.offset).limit(page.limit)).all()
+    keys = session.execute(groups.order_by(owner).offset(page.offset).limit(page.limit)).all()
     data = []
-    for group_asset, group_live in keys:
-        sums = session.execute(select(DeliveryUsage.tier, func.sum(DeliveryUsage.seconds)).where(
-            rows & (DeliveryUsage.asset_id == group_asset) & (DeliveryUsage.live_stream_id == group_live))
-            .group_by(DeliveryUsage.tier)).all()
+    for group, group_asset, group_live in keys:
+        sums = session.execute(select(DeliveryUsage.tier, func.sum(DeliveryUsage.seconds))
+                               .where(rows & (owner == group)).group_by(DeliveryUsage.tier)).all()
         by_tier = {tier: float(seconds or 0.0) for tier, seconds in sums if tier in TIERS}
         asset = session.get(Asset, group_asset) if group_asset else None
         if asset is not None and asset.environment_id != principal.environment_id:

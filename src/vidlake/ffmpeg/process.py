@@ -6,7 +6,9 @@ Every child gets the same fences, whichever function starts it:
 * an address-space limit (``RLIMIT_AS``: :func:`default_memory_limit`, set from settings, unless the
   caller passes another);
 * on Linux, ``PR_SET_PDEATHSIG`` = ``SIGKILL``: when the thread that started it dies (a crashed or killed
-  ``vidlake serve``), the child is killed instead of running on as an orphan.
+  ``vidlake serve``), the child is killed instead of running on as an orphan. The signal follows the
+  *thread*, not the process: start a long-running child from a thread that outlives it (the caller that
+  waits on it, or the ingest loop), never from a pool thread that may retire while the child runs.
 
 :func:`popen` starts a synchronous :class:`subprocess.Popen` (used by :func:`~vidlake.ffmpeg.runner.run`);
 :class:`StreamingProcess` is the asyncio side: stdin/stdout pipes with back-pressure, an optional time

@@ -98,9 +98,11 @@ def test_cues_follow_sentences_and_limits(language: str, request: pytest.Fixture
 
 
 def test_wrong_language_breaks_the_rate(zh_speech: Any, speech_corpus: Any, tmp_path: Path) -> None:
-    """The CER target is meaningful: decoding Mandarin as English misses it by far."""
+    """The CER target is meaningful: decoding Mandarin as English misses it. Whisper's temperature fallback
+    samples when greedy decoding fails its checks, which it does on the wrong language, so the wrong-language
+    CER varies from run to run (0.59 and above seen): the test asks only that it miss the target."""
     wrong = transcribe(zh_speech.path, tmp_path, language="en")
-    assert speech_corpus.cer(zh_speech.reference, wrong.text) > 2 * MAX_CER_ZH
+    assert speech_corpus.cer(zh_speech.reference, wrong.text) > MAX_CER_ZH
 
 
 def test_vocabulary_phrases_bias_recognition(engine: Engine, speech_corpus: Any, tmp_path: Path) -> None:

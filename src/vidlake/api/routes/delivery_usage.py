@@ -88,10 +88,16 @@ def list_delivery_usage(
     owner = case((DeliveryUsage.asset_id != "", DeliveryUsage.asset_id), else_=DeliveryUsage.live_stream_id)
     groups = select(owner, func.max(DeliveryUsage.asset_id), func.max(DeliveryUsage.live_stream_id)) \
         .where(rows).group_by(owner)
-    total = session.scalar(select(func.count()).select_from(groups.subquery())) or 0
-    keys = session.execute(groups.order_by(owner).offset(page.offset).limit(page.limit)).all()
+    # The page and the count in one statement: a flush committing between two statements (PostgreSQL reads
+    # each statement at its own snapshot) would otherwise give a page of rows and a count of none.
+    keys = session.execute(groups.add_columns(func.count().over()).order_by(owner)
+                           .offset(page.offset).limit(page.limit)).all()
+    if keys:
+        total = int(keys[0][3])
+    else:  # past the last page: count alone
+        total = session.scalar(select(func.count()).select_from(groups.subquery())) or 0
     data = []
-    for group, group_asset, group_live in keys:
+    for group, group_asset, group_live, _ in keys:
         sums = session.execute(select(DeliveryUsage.tier, func.sum(DeliveryUsage.seconds))
                                .where(rows & (owner == group)).group_by(DeliveryUsage.tier)).all()
         by_tier = {tier: float(seconds or 0.0) for tier, seconds in sums if tier in TIERS}

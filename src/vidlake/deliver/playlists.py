@@ -5,6 +5,7 @@ refuses any value that would add a line."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from vidlake.core.errors import NotFound, ObjectNotFound
@@ -13,6 +14,9 @@ from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.deliver.serve import image_key
 from vidlake.package import hls
 from vidlake.runtime import Services
+from vidlake.vod.audio_tracks import rendition_folder
+
+AAC_LC = "mp4a.40.2"  #: CODECS of an alternate audio track (AAC-LC)
 
 MPEGURL = "application/vnd.apple.mpegurl"
 
@@ -26,6 +30,8 @@ def master(services: Services, target: PlaybackTarget, playback_id: str, query: 
         raise NotFound("playlist not found") from exc
     end = suffix(query)
     playlist = hls.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{end}")
+    if target.audio_tracks and isinstance(playlist, hls.MasterPlaylist):
+        add_audio_renditions(playlist, target.audio_tracks, lambda uri: f"{playback_id}/hls/{uri}{end}")
     if target.text_tracks and isinstance(playlist, hls.MasterPlaylist):
         for track in target.text_tracks:
             playlist.renditions.append(hls.Rendition(
@@ -35,6 +41,25 @@ def master(services: Services, target: PlaybackTarget, playback_id: str, query: 
         for variant in playlist.variants:
             variant.extra_attributes["SUBTITLES"] = '"subs"'
     return hls.dumps(playlist)
+
+
+def add_audio_renditions(playlist: hls.MasterPlaylist, tracks: list[dict[str, Any]],
+                         uri_for: Callable[[str], str]) -> None:
+    """List the alternate audio ``tracks`` in the master's ``AUDIO`` group (``DEFAULT=NO``,
+    ``AUTOSELECT=YES``, their ``LANGUAGE`` and ``NAME``). A video-only asset gets the group: its variants
+    then name it and carry the AAC codec. ``uri_for`` maps a path below the HLS prefix to the URI."""
+    group = next((r.group_id for r in playlist.renditions if r.type == "AUDIO"), None)
+    if group is None:
+        group = "audio"
+        for variant in playlist.variants:
+            variant.audio = group
+            if variant.codecs and "mp4a" not in variant.codecs:
+                variant.codecs += f",{AAC_LC}"
+    for track in tracks:
+        playlist.renditions.append(hls.Rendition(
+            type="AUDIO", group_id=group, name=str(track.get("name") or track["id"]),
+            uri=uri_for(f"{rendition_folder(str(track['id']))}/index.m3u8"), default=False, autoselect=True,
+            language=track.get("language_code"), channels=str(track.get("max_channels") or 2)))
 
 
 def media(text: str, query: str) -> tuple[str, bool]:

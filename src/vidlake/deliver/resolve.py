@@ -39,6 +39,7 @@ class PlaybackTarget:
     images_prefix: str | None = None
     cover_time_s: float | None = None
     text_tracks: list[dict[str, Any]] = field(default_factory=list)
+    audio_tracks: list[dict[str, Any]] = field(default_factory=list)  #: ready alternate audio tracks
 
 
 def resolve(session: Session, playback_id: str) -> PlaybackTarget:
@@ -59,7 +60,9 @@ def resolve(session: Session, playback_id: str) -> PlaybackTarget:
                               asset_id=asset.id, static_files=list(asset.static_renditions or []),
                               images_prefix=asset.images_prefix, cover_time_s=asset.settings.get("cover_time"),
                               text_tracks=[t for t in asset.tracks or []
-                                           if t.get("type") == "text" and t.get("status") == "ready"])
+                                           if t.get("type") == "text" and t.get("status") == "ready"],
+                              audio_tracks=[t for t in asset.tracks or [] if t.get("type") == "audio"
+                                            and not t.get("primary") and t.get("status") == "ready"])
     if pid.live_stream_id:
         target = resolve_live(session, pid)
         if target is None:

@@ -35,6 +35,7 @@ from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.jobs import maintenance
 from vidlake.package import hls
 from vidlake.runtime import Services
+from vidlake.vod.audio_tracks import rendition_folder
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,18 @@ def _media_entries(text: str, directory: str, tier: str) -> dict[str, tuple[floa
     return out
 
 
-def read_durations(services: Services, prefix: str) -> dict[str, tuple[float, str]]:
-    """Every segment and part the output at ``prefix`` lists: path below ``prefix`` -> (seconds, tier)."""
+def read_durations(services: Services, prefix: str,
+                   audio_playlists: tuple[str, ...] = ()) -> dict[str, tuple[float, str]]:
+    """Every segment and part the output at ``prefix`` lists: path below ``prefix`` -> (seconds, tier).
+    ``audio_playlists``: media playlists (paths below ``prefix``) of alternate audio tracks, which the
+    stored master does not list."""
     try:
         master = hls.parse(services.storage.read_bytes(f"{prefix}/master.m3u8").decode())
     except ObjectNotFound:
         return {}
     if not isinstance(master, hls.MasterPlaylist):
         return {}
-    media: dict[str, str] = {}
+    media: dict[str, str] = dict.fromkeys(audio_playlists, "tier_audio_only")
     for rendition in master.renditions:
         if rendition.uri and rendition.type == "AUDIO":
             media.setdefault(rendition.uri.split("?")[0], "tier_audio_only")
@@ -110,7 +114,8 @@ class SegmentIndex:
 
     def lookup(self, services: Services, target: PlaybackTarget, path: str) -> tuple[float, str] | None:
         """(seconds, tier) of the file ``path`` below the target's HLS prefix, or None if unlisted."""
-        key = target.hls_prefix
+        audio = tuple(f"{rendition_folder(str(t['id']))}/index.m3u8" for t in target.audio_tracks)
+        key = target.hls_prefix + "".join(f"+{a}" for a in audio)  # a track added later: a new entry
         with self._lock:
             known = self._outputs.get(key)
             if known is not None:
@@ -118,7 +123,7 @@ class SegmentIndex:
                 hit = known.durations.get(path)
                 if hit is not None or target.complete or time.monotonic() - known.read_at < LIVE_REREAD_S:
                     return hit
-        fresh = read_durations(services, key)
+        fresh = read_durations(services, target.hls_prefix, audio)
         with self._lock:
             if known is not None and not target.complete:  # keep what slid out of the live window
                 merged = {**known.durations, **fresh}

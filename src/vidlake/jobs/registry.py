@@ -31,6 +31,7 @@ BUILTIN_MODULES = (
     "vidlake.analyze.reframe_job",
     "vidlake.effects.jobs",
     "vidlake.speech.jobs",
+    "vidlake.vod.audio_track_job",
 )
 
 

@@ -134,8 +134,10 @@ def delete(session: Session, storage: Storage, asset: Asset, track_id: str) -> N
     storage.delete(track_key(asset.environment_id, asset.id, track_id))
 
 
-def finish(session: Session, asset_id: str, track_id: str, *, error: tuple[str, str] | None = None) -> bool:
-    """Mark a track ``ready`` (its WebVTT is stored) or ``errored`` with ``error`` = (type, message).
+def finish(session: Session, asset_id: str, track_id: str, *, error: tuple[str, str] | None = None,
+           fields: dict[str, Any] | None = None) -> bool:
+    """Mark a track (text or alternate audio) ``ready`` (its files are stored; ``fields`` such as its
+    measured ``duration`` are set on it) or ``errored`` with ``error`` = (type, message).
     Returns False when the asset or track is gone."""
     asset = session.get(Asset, asset_id)
     if asset is None or asset.deleted_at is not None:
@@ -145,6 +147,7 @@ def finish(session: Session, asset_id: str, track_id: str, *, error: tuple[str, 
     if track is None:
         return False
     if error is None:
+        track.update(fields or {})
         track["status"] = "ready"
         track.pop("error", None)
     else:

@@ -29,7 +29,7 @@ from vidlake.runtime import Services
 from vidlake.storage import keys
 from vidlake.vod import assets as svc
 from vidlake.vod.ladder import Ladder, plan_ladder
-from vidlake.vod.probe import MediaRejected, ProbeLimits, ProbeResult, probe
+from vidlake.vod.probe import MediaRejected, ProbeResult, limits_for, probe
 from vidlake.vod.pull import PullError, pull
 
 log = logging.getLogger(__name__)
@@ -103,12 +103,6 @@ def ingest(ctx: JobContext) -> dict[str, Any]:
     return {"bytes": size}
 
 
-def _limits(services: Services) -> ProbeLimits:
-    s = services.settings
-    return ProbeLimits(max_bytes=s.media_max_bytes, max_duration_s=s.media_max_duration_s,
-                       max_pixels=s.media_max_pixels, max_streams=s.media_max_streams)
-
-
 def _tier(ladder: Ladder) -> str:
     top = ladder.top
     if top is None:
@@ -142,7 +136,8 @@ def _describe(asset: Asset, result: ProbeResult, ladder: Ladder) -> None:
                        "max_channels": ladder.audio.channels,
                        "max_channel_layout": "mono" if ladder.audio.channels == 1 else "stereo",
                        "primary": True})
-    asset.tracks = tracks + [t for t in asset.tracks or [] if t.get("type") == "text"]  # tracks added meanwhile
+    asset.tracks = tracks + [t for t in asset.tracks or []  # tracks added meanwhile
+                             if t.get("type") == "text" or (t.get("type") == "audio" and not t.get("primary"))]
     asset.duration = round(duration, 6)
     asset.resolution_tier = _tier(ladder)
     asset.probe = {"format": result.format_name, "size_bytes": result.size_bytes, "bit_rate": result.bit_rate,
@@ -174,7 +169,7 @@ def process(ctx: JobContext) -> dict[str, Any]:
             source = work / "source"
             storage.download(asset.source_key, source)
         try:
-            result = probe(source, _limits(services))
+            result = probe(source, limits_for(services.settings))
         except MediaRejected as exc:
             with services.db.session() as session:
                 row = session.get(Asset, asset_id)

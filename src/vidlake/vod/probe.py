@@ -113,6 +113,12 @@ class ProbeLimits:
     memory_bytes: int = 4 * 1024**3
 
 
+def limits_for(settings: Any) -> ProbeLimits:
+    """The acceptance limits of :class:`~vidlake.core.settings.Settings` (``media_max_*``)."""
+    return ProbeLimits(max_bytes=settings.media_max_bytes, max_duration_s=settings.media_max_duration_s,
+                       max_pixels=settings.media_max_pixels, max_streams=settings.media_max_streams)
+
+
 def sniff(head: bytes) -> None:
     """Refuse text that is not media (playlists, concat lists, anything plain text).
 

@@ -92,10 +92,8 @@ def list_delivery_usage(
     # each statement at its own snapshot) would otherwise give a page of rows and a count of none.
     keys = session.execute(groups.add_columns(func.count().over()).order_by(owner)
                            .offset(page.offset).limit(page.limit)).all()
-    if keys:
-        total = int(keys[0][3])
-    else:  # past the last page: count alone
-        total = session.scalar(select(func.count()).select_from(groups.subquery())) or 0
+    counted = select(func.count()).select_from(groups.subquery())  # past the last page: count alone
+    total = int(keys[0][3]) if keys else session.scalar(counted) or 0
     data = []
     for group, group_asset, group_live, _ in keys:
         sums = session.execute(select(DeliveryUsage.tier, func.sum(DeliveryUsage.seconds))

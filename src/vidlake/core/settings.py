@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP API port (0 = any free port).")
     rtmp_port: int = Field(1935, ge=0, le=65535,
                            description="RTMP ingest port (0 disables live ingest, SRT included).")
+    live_effects_max_lag_s: float = Field(
+        3.0, gt=0, le=60,
+        description="Seconds a live stream's video effects may fall behind real time before they are dropped "
+                    "for the rest of the publish (the stream goes on without them; see docs/effects.md).")
     srt_port: int = Field(
         8890, ge=0, le=65535,
         description="SRT ingest port (UDP; 0 disables SRT). Needs libsrt (Debian: libsrt1.5-openssl) "

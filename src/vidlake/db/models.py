@@ -218,6 +218,8 @@ class LiveStream(Base):
     the storage prefix of the current live HLS output (``None`` when nothing plays).
     ``complete_requested_at`` (Unix seconds) is set by ``PUT .../complete``: the ingest process that owns
     the session, wherever it runs, ends the sessions opened before it (see :mod:`vidlake.live.control`).
+    ``effects``: the video effects every publish from now on goes through (``None``: none; see
+    :mod:`vidlake.effects.live_worker`).
     """
 
     __tablename__ = "live_streams"
@@ -238,6 +240,7 @@ class LiveStream(Base):
     hls_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     complete_requested_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    effects: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  #: validated live effects
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)

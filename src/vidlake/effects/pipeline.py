@@ -70,28 +70,58 @@ def _even(v: float) -> int:
     return max(2, int(v) // 2 * 2)
 
 
+class EffectChain:
+    """The frame effects of ``effects`` as one step applied frame by frame (the live door drives it
+    this way; :func:`process_frames` for iterators). Use as a context manager, or call :meth:`close`:
+    models go back to their pool there. ``info``: the frames' size and rate."""
+
+    def __init__(self, effects: Sequence[Effect], info: StreamInfo, *, load: SourceLoader | None = None) -> None:
+        self.chain = [e for e in effects if isinstance(e, FrameEffect)]
+        self.needs: frozenset[str] = frozenset().union(*(e.needs for e in self.chain)) if self.chain else frozenset()
+        smoothing = max((getattr(e.params, "smoothing", 0.5) for e in self.chain if "person" in e.needs),
+                        default=0.5)
+        self.info = info
+        self.perception = Perception(info, mask_smoothing=float(smoothing))
+        self._begun: list[FrameEffect] = []
+        try:
+            for e in self.chain:
+                e.begin(info, load)
+                self._begun.append(e)
+        except BaseException:
+            self.close()
+            raise
+
+    def apply(self, frame: Frame, index: int, time_s: float) -> Frame:
+        """Frame number ``index`` (at ``time_s`` seconds) through every frame effect, in stage order;
+        perception is computed before any effect draws on it."""
+        scene = self.perception.scene(frame, index, time_s)
+        scene.prefetch(self.needs)
+        out = frame
+        for e in self.chain:
+            out = e.apply(out, scene)
+        return out
+
+    def close(self) -> None:
+        """End every effect begun and free the perception models (idempotent)."""
+        begun, self._begun = self._begun, []
+        for e in begun:
+            e.close()
+        self.perception.close()
+
+    def __enter__(self) -> EffectChain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def process_frames(frames: Iterable[Frame], effects: Sequence[Effect], info: StreamInfo, *,
                    load: SourceLoader | None = None, start_index: int = 0) -> Iterator[Frame]:
     """Apply the frame effects of ``effects`` to ``frames`` (RGB uint8, ``info`` sized), in stage
-    order; perception is computed on each frame as it arrives, before any effect draws on it."""
-    chain = [e for e in effects if isinstance(e, FrameEffect)]
-    needs = frozenset().union(*(e.needs for e in chain)) if chain else frozenset()
-    mask_smoothing = max((getattr(e.params, "smoothing", 0.5) for e in chain if "person" in e.needs), default=0.5)
-    perception = Perception(info, mask_smoothing=float(mask_smoothing))
-    try:
-        for e in chain:
-            e.begin(info, load)
+    order (an :class:`EffectChain` over an iterator)."""
+    with EffectChain(effects, info, load=load) as chain:
         for i, frame in enumerate(frames, start_index):
-            scene = perception.scene(frame, i, i / info.fps if info.fps else 0.0)
-            scene.prefetch(needs)
-            out = frame
-            for e in chain:
-                out = e.apply(out, scene)
-            yield out
-    finally:
-        for e in chain:
-            e.close()
-        perception.close()
+            yield chain.apply(frame, i, i / info.fps if info.fps else 0.0)
 
 
 def _threaded(items: Iterable[T], maxsize: int) -> Iterator[T]:

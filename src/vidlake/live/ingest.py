@@ -18,13 +18,15 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
+from vidlake.edit.service import LibraryResolver
 from vidlake.live import control, pipeline, states
 from vidlake.live.output import SessionOutput, close_session, open_session
 from vidlake.live.rtmp import RtmpServer, RtmpServerConfig
 from vidlake.live.rtmp.conn import Peer
-from vidlake.live.run import RunConfig, RunTarget
+from vidlake.live.run import LiveEffects, RunConfig, RunTarget
 from vidlake.live.session import LiveSession
 from vidlake.live.srt import SrtLibraryMissing, SrtServer, SrtServerConfig
 from vidlake.live.stats import SessionStats, health_public
@@ -138,7 +140,10 @@ class LiveIngest:
         if live is None:
             return None
         stats = self.server.stats(live.stream_key) if live.connected else None
-        return health_public(stats or live.last_stats, connected=live.connected)
+        health = health_public(stats or live.last_stats, connected=live.connected)
+        if live.effects_status is not None:
+            health["effects"] = dict(live.effects_status)
+        return health
 
     def all_health(self) -> list[tuple[str, dict[str, Any]]]:
         """(stream id, health) of every live session."""
@@ -206,9 +211,29 @@ class LiveIngest:
         live.stream_key = key
         settings = self.services.settings
         config = RunConfig(ffmpeg=settings.ffmpeg or None, preset=self.preset, threads=settings.ffmpeg_threads or None,
-                           log_dir=self.work_root / "logs" / live.stream_id)
+                           log_dir=self.work_root / "logs" / live.stream_id,
+                           effects_max_lag_s=settings.live_effects_max_lag_s)
+        effects = None
+        if grant.effects:
+            try:
+                effects = await asyncio.to_thread(self._effect_sources, grant, config.log_dir)
+            except Exception:  # a source gone since the request: the stream runs without its effects
+                log.exception("live %s: the effects' sources could not be loaded; running without effects",
+                              live.stream_id)
         return RunTarget(self.outputs[live.stream_id], live, grant.destinations, config, input_format=input_format,
-                         max_duration_s=grant.max_duration_s)
+                         max_duration_s=grant.max_duration_s, effects=effects)
+
+    def _effect_sources(self, grant: states.PublishGrant, log_dir: Path) -> LiveEffects:
+        """The run's effects with every ``src`` fetched as a local file (blocking: a worker thread)."""
+        assert grant.effects is not None
+        wanted = {e["src"] for e in grant.effects if isinstance(e.get("src"), str)}
+        sources: dict[str, str] = {}
+        if wanted:
+            work = log_dir / "effect-sources"
+            work.mkdir(parents=True, exist_ok=True)
+            resolver = LibraryResolver(self.services, grant.environment_id, work_dir=work)
+            sources = {src: str(resolver(src).path) for src in sorted(wanted)}
+        return LiveEffects(grant.effects, sources)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

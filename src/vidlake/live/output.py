@@ -63,6 +63,11 @@ class SessionOutput:
         """Record the status of simulcast targets (in a worker thread)."""
         await asyncio.to_thread(simulcast.set_status, self.services, target_ids, status)
 
+    async def effects_dropped(self, run: int, status: dict[str, Any]) -> None:
+        """The effects of ``run`` were dropped: ``video.live_stream.effects_dropped`` (in a worker thread)."""
+        log.warning("live %s run %d: effects dropped: %s", self.live.stream_id, run, status.get("reason"))
+        await asyncio.to_thread(states.effects_dropped, self.services.db, self.live.stream_id, status)
+
     async def started(self) -> None:
         """A publish was accepted and its pipeline started."""
         self.live.connected = True

@@ -7,6 +7,12 @@ there are none); with ``input_format="mpegts"`` (SRT) ffmpeg writes every rung. 
 a ``-c copy`` ffmpeg; a failing simulcast never stops the stream. Every process is a
 :class:`~vidlake.live.target.SubprocessTarget` (started by :mod:`vidlake.ffmpeg.process`).
 
+With video effects (:class:`LiveEffects`) the input goes to the effects worker instead
+(:mod:`vidlake.effects.live_worker`), which encodes the effected picture and feeds the ladder ffmpeg
+itself: every rung is then written by ffmpeg (rung 0 a copy of the worker's encode), no LL-HLS parts.
+The worker's status file is read every second into the session (``effects_status``, shown in health);
+the first ``dropped`` state is reported to the host.
+
 A run talks to its session only through :class:`RunHost` (implemented by
 :class:`~vidlake.live.output.SessionOutput`).
 """
@@ -14,13 +20,16 @@ A run talks to its session only through :class:`RunHost` (implemented by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import json
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from vidlake.effects.live_config import LiveEffectsConfig, worker_argv
 from vidlake.live import pipeline
 from vidlake.live.rtmp import flv
 from vidlake.live.segmenter import Segmenter
@@ -33,6 +42,16 @@ log = logging.getLogger(__name__)
 
 UNDECIDED_MAX_BYTES = 16 * 1024 * 1024  #: input kept until the passthrough muxer knows the tracks (bytes)
 TIME_LIMIT_SLACK_S = 120.0  #: a run's processes are killed this long after its publisher should have been cut
+EFFECTS_STATUS_POLL_S = 1.0  #: how often the effects worker's status file is read (seconds)
+EFFECTS_MEMORY_LIMIT_BYTES = 8 * 1024**3  #: address space of the effects worker (Python + models + PyAV)
+
+
+@dataclass(frozen=True)
+class LiveEffects:
+    """The video effects of a run: ``effects`` (validated JSON) and ``sources`` (``src`` → local file)."""
+
+    effects: list[dict[str, Any]]
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class RunHost(Protocol):
@@ -62,6 +81,9 @@ class RunHost(Protocol):
     async def simulcast_status(self, target_ids: list[str], status: str) -> None:
         """Record the status of simulcast targets."""
 
+    async def effects_dropped(self, run: int, status: dict[str, Any]) -> None:
+        """The effects worker of ``run`` stopped applying the effects (``status["reason"]`` says why)."""
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` as a task the owner keeps (and waits for at shutdown)."""
 
@@ -69,12 +91,14 @@ class RunHost(Protocol):
 @dataclass(frozen=True)
 class RunConfig:
     """How a run starts its ffmpegs: the binary (``None``: the wheel's), x264 ``preset`` and ``threads``
-    of the transcoded rungs (``None``: ffmpeg decides), and the directory of their stderr logs."""
+    of the transcoded rungs (``None``: ffmpeg decides), the directory of their stderr logs, and how far
+    (seconds) live effects may fall behind real time."""
 
     ffmpeg: str | None
     preset: str
     threads: int | None
     log_dir: Path
+    effects_max_lag_s: float = 3.0  #: seconds behind real time before a run's effects are dropped
 
 
 class RunTarget:
@@ -83,7 +107,8 @@ class RunTarget:
     format. ``max_duration_s``: the publisher is cut after this many seconds."""
 
     def __init__(self, host: RunHost, live: LiveSession, destinations: list[SimulcastDestination],
-                 config: RunConfig, *, input_format: str = "flv", max_duration_s: float = 43200.0) -> None:
+                 config: RunConfig, *, input_format: str = "flv", max_duration_s: float = 43200.0,
+                 effects: LiveEffects | None = None) -> None:
         self.host = host
         self.live = live
         self.config = config
@@ -95,15 +120,20 @@ class RunTarget:
         self._reader: flv.FlvStreamReader | None = None
         # LL-HLS parts: in-process rung only, and only with local storage (the remote mirror uploads what
         # playlists list as segments, and a part's round trip there would cost more than it saves).
-        part_s = live.plan.part_s if input_format == "flv" and live.publisher.in_place else None
+        part_s = (live.plan.part_s if input_format == "flv" and live.publisher.in_place and effects is None
+                  else None)
         live.parts_run, live.open_parts = (self.run if part_s else None), []
-        if input_format == "flv":
+        live.effects_status = None
+        self.effects_status_path: Path | None = None
+        if input_format == "flv" and effects is None:
             self.segmenter = Segmenter(live.root / pipeline.variant_dir(self.run, 0), live.plan.segment_s,
                                        self._segment_closed, part_target_s=part_s, on_part=self._part_closed)
             self._reader = flv.FlvStreamReader()
         self.polled = range(0 if self.segmenter is None else 1, live.plan.variant_count)
         self.main: SubprocessTarget | None = None
-        if self.polled:
+        if effects is not None:
+            self.main = self._effects_worker(effects, input_format, limit)
+        elif self.polled:
             argv = pipeline.build_argv(live.plan, live.root, self.run, preset=config.preset, threads=config.threads,
                                        ffmpeg=config.ffmpeg, input_format=input_format,
                                        passthrough=self.segmenter is None)
@@ -121,6 +151,45 @@ class RunTarget:
         self._undecided: bytearray | None = bytearray() if self.segmenter is not None else None
         self.fallback: SubprocessTarget | None = None
         self._fallback_poller: asyncio.Task[None] | None = None
+        self._effects_watch: asyncio.Task[None] | None = None
+
+    def _effects_worker(self, effects: LiveEffects, input_format: str, limit: float) -> SubprocessTarget:
+        """The effects worker in front of a ladder ffmpeg that writes every rung from its MPEG-TS."""
+        log_dir = self.config.log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        ladder = pipeline.build_argv(self.live.plan, self.live.root, self.run, preset=self.config.preset,
+                                     threads=self.config.threads, ffmpeg=self.config.ffmpeg, input_format="mpegts",
+                                     passthrough=True)
+        self.effects_status_path = log_dir / f"run{self.run}-effects-status.json"
+        work = log_dir / f"run{self.run}-effects"
+        work.mkdir(exist_ok=True)
+        cfg = LiveEffectsConfig(effects=effects.effects, sources=effects.sources, input_format=input_format,
+                                status_path=str(self.effects_status_path), work_dir=str(work),
+                                ladder_log=str(log_dir / f"run{self.run}.log"), keyframe_s=self.live.plan.segment_s,
+                                preset=self.config.preset, threads=self.config.threads,
+                                max_lag_s=self.config.effects_max_lag_s)
+        cfg_path = log_dir / f"run{self.run}-effects.json"
+        cfg.write(cfg_path)
+        return SubprocessTarget(worker_argv(cfg_path, ladder), stderr_path=log_dir / f"run{self.run}-effects.log",
+                                time_limit_s=limit, stop_timeout_s=15.0,
+                                memory_limit_bytes=EFFECTS_MEMORY_LIMIT_BYTES)
+
+    async def _watch_effects(self) -> None:
+        """Read the worker's status into the session every second; report the first ``dropped``."""
+        assert self.effects_status_path is not None
+        reported = False
+        while not self._stop.is_set():
+            try:
+                status = json.loads(self.effects_status_path.read_text())
+            except (OSError, ValueError):
+                status = None
+            if isinstance(status, dict):
+                self.live.effects_status = status
+                if status.get("state") == "dropped" and not reported:
+                    reported = True
+                    self.host.spawn(self.host.effects_dropped(self.run, status))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), EFFECTS_STATUS_POLL_S)
 
     def _segment_closed(self, name: str, duration: float) -> None:
         keyframe = self.segmenter.closed_keyframe if self.segmenter is not None else None
@@ -147,6 +216,8 @@ class RunTarget:
             await self.host.simulcast_status(failed, "errored")
         if self.main is not None:
             self._poller = asyncio.create_task(self.host.poll(self.run, self._stop, self.polled))
+        if self.effects_status_path is not None:
+            self._effects_watch = asyncio.create_task(self._watch_effects())
         loop = asyncio.get_running_loop()
         self._max_timer = loop.call_later(self.max_duration_s,
                                           lambda: self.host.spawn(self.host.kick("max_continuous_duration")))
@@ -245,7 +316,7 @@ class RunTarget:
         if self.simulcasts:
             await self.host.simulcast_status(list(self.simulcasts), "idle")
         self._stop.set()
-        for poller in (self._poller, self._fallback_poller):
+        for poller in (self._poller, self._fallback_poller, self._effects_watch):
             if poller is not None:
                 await poller
         await self.host.ended(self.run, stats)

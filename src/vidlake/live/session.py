@@ -62,6 +62,7 @@ class LiveSession:
     opened_at: float = field(default_factory=now)  #: Unix seconds (complete requests before it are old)
     parts_run: int | None = None  #: the run cutting rung 0 into LL-HLS parts (None: no parts listed)
     open_parts: list[hls.Part] = field(default_factory=list)  #: parts of rung 0's segment in progress
+    effects_status: dict[str, Any] | None = None  #: the effects worker's last status (None: no effects)
 
     def __post_init__(self) -> None:
         if self.thumbnail is None:

@@ -6,15 +6,18 @@ worker thread.
 States and events: publish accepted → ``connected`` (+ ``recording`` when recorded); first segment →
 status ``active`` + ``active``; publisher gone → ``disconnected``; window over → status ``idle`` +
 ``idle`` (+ ``video.asset.live_stream_completed`` for the recording, :mod:`vidlake.live.recording`).
+Effects that cannot keep real time are dropped by the run → ``video.live_stream.effects_dropped``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream
 from vidlake.db.session import Database
+from vidlake.events import emit
 from vidlake.live import simulcast, streams
 from vidlake.live.recording import create_live_asset
 from vidlake.live.simulcast import SimulcastDestination
@@ -31,6 +34,7 @@ class PublishGrant:
     recorded: bool
     destinations: list[SimulcastDestination]
     max_duration_s: float
+    effects: list[dict[str, Any]] | None = None  #: the stream's video effects (validated JSON)
 
 
 def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGrant | None:
@@ -43,7 +47,7 @@ def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGran
         dests = simulcast.destinations(session, stream.id, allow_private=allow_private)
         return PublishGrant(stream.id, stream.environment_id, stream.latency_mode,
                             stream.new_asset_settings is not None, dests,
-                            float(stream.max_continuous_duration))
+                            float(stream.max_continuous_duration), list(stream.effects) if stream.effects else None)
 
 
 def open_session(db: Database, stream_id: str, environment_id: str, recorded: bool) -> tuple[str, str | None]:
@@ -106,3 +110,14 @@ def mark_ended(db: Database, stream_id: str, asset_id: str | None) -> None:
             stream.recent_asset_ids = [*(stream.recent_asset_ids or []), asset_id][-10:]
         if stream.status == "active":
             streams.set_status(session, stream, "idle")
+
+
+def effects_dropped(db: Database, stream_id: str, status: dict[str, Any]) -> None:
+    """The run stopped applying the stream's effects (``status``: the worker's state, with ``reason``):
+    ``video.live_stream.effects_dropped``, its data the live stream with ``effects_status``."""
+    with db.session() as session:
+        if (stream := session.get(LiveStream, stream_id)) is None:
+            return
+        data = streams.live_stream_public(session, stream)
+        data["effects_status"] = status
+        emit(session, stream.environment_id, "video.live_stream.effects_dropped", "live_stream", stream.id, data)

@@ -35,7 +35,8 @@ def live_prefix(environment_id: str, live_stream_id: str, session_id: str) -> st
 def create_live_stream(session: Session, environment_id: str, request: dict[str, Any]) -> LiveStream:
     """Create a live stream from validated fields (``playback_policy`` list, ``new_asset_settings`` dict or
     None, ``reconnect_window`` seconds, ``latency_mode``, ``max_continuous_duration`` seconds,
-    ``passthrough``, ``test``, ``simulcast_targets`` list of dicts)."""
+    ``passthrough``, ``test``, ``simulcast_targets`` list of dicts, ``effects`` validated effects JSON or
+    None)."""
     stream = LiveStream(
         id=new_id(), environment_id=environment_id, stream_key=new_stream_key(), status="idle",
         passthrough=request.get("passthrough"), new_asset_settings=request.get("new_asset_settings"),
@@ -43,6 +44,7 @@ def create_live_stream(session: Session, environment_id: str, request: dict[str,
         latency_mode=request.get("latency_mode") or "standard",
         max_continuous_duration=int(request.get("max_continuous_duration") or 43200),
         test=bool(request.get("test", False)), recent_asset_ids=[], created_at=now(), updated_at=now(),
+        effects=request.get("effects") or None,
     )
     session.add(stream)
     for policy in request.get("playback_policy") or []:
@@ -131,6 +133,8 @@ def live_stream_public(session: Session, stream: LiveStream) -> dict[str, Any]:
         out["active_asset_id"] = stream.active_asset_id
     if stream.passthrough is not None:
         out["passthrough"] = stream.passthrough
+    if stream.effects:
+        out["effects"] = list(stream.effects)
     if stream.connected:
         out["active_ingest_protocol"] = "rtmp"
     return out
@@ -155,13 +159,13 @@ def set_status(session: Session, stream: LiveStream, status: str, event: str | N
 
 
 #: Fields ``update_live_stream`` changes (Mux's ``UpdateLiveStreamRequest`` subset Vidlake keeps).
-UPDATABLE = ("passthrough", "latency_mode", "reconnect_window", "max_continuous_duration")
+UPDATABLE = ("passthrough", "latency_mode", "reconnect_window", "max_continuous_duration", "effects")
 
 
 def update_live_stream(session: Session, stream: LiveStream, changes: dict[str, Any]) -> None:
     """Apply validated ``changes`` (``UPDATABLE`` keys; ``reconnect_window`` and
     ``max_continuous_duration`` in seconds), with ``video.live_stream.updated``. The ingest reads them
-    when it needs them: the latency mode and maximum duration when a publish starts, the reconnect
+    when it needs them: the latency mode, effects and maximum duration when a publish starts, the reconnect
     window when a publisher drops (so a running session keeps its ladder and duration limit)."""
     for field in UPDATABLE:
         if field in changes:

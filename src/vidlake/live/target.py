@@ -98,7 +98,8 @@ class SubprocessTarget:
     group, memory limit, killed with its parent); build it with :mod:`vidlake.ffmpeg`. On stop, stdin is
     closed and the process gets ``stop_timeout_s`` seconds to exit before its group is killed.
     ``stderr_path`` (optional) receives the process's stderr; otherwise it is discarded. ``time_limit_s``
-    (seconds, optional): the process group is killed when it runs longer.
+    (seconds, optional): the process group is killed when it runs longer. ``memory_limit_bytes``: its
+    address-space limit (default: the ffmpeg one).
     :attr:`returncode` is set after stop.
     """
 
@@ -110,6 +111,7 @@ class SubprocessTarget:
         stderr_path: str | Path | None = None,
         cwd: str | Path | None = None,
         time_limit_s: float | None = None,
+        memory_limit_bytes: int | None = None,
     ) -> None:
         if not argv:
             raise ValueError("argv must not be empty")
@@ -118,6 +120,7 @@ class SubprocessTarget:
         self.stderr_path = Path(stderr_path) if stderr_path is not None else None
         self.cwd = cwd
         self.time_limit_s = time_limit_s
+        self.memory_limit_bytes = memory_limit_bytes
         self.info: PublishInfo | None = None
         self.stop_reason: str | None = None
         self.returncode: int | None = None
@@ -129,7 +132,8 @@ class SubprocessTarget:
         """Start the process."""
         self.info = info
         self._proc = await StreamingProcess.start(self.argv, stderr_path=self.stderr_path, cwd=self.cwd,
-                                                  time_limit_s=self.time_limit_s)
+                                                  time_limit_s=self.time_limit_s,
+                                                  memory_limit_bytes=self.memory_limit_bytes)
 
     async def on_data(self, data: bytes) -> None:
         """Write ``data`` to stdin and wait until the pipe has room (back-pressure)."""

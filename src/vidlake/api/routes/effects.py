@@ -15,10 +15,9 @@ from vidlake.api.schemas.common import NewAssetOptions
 from vidlake.api.serialize import derived_asset_job
 from vidlake.core.errors import Conflict, InvalidParameters, NotFound
 from vidlake.db.models import Job
-from vidlake.edit.service import LibraryResolver
-from vidlake.edit.validate import ResolveError
 from vidlake.effects.jobs import EFFECTS_KIND, queue_effects
 from vidlake.effects.registry import parse_effects, to_json
+from vidlake.effects.validate import check_sources
 from vidlake.vod.assets import get_asset
 
 router = APIRouter(tags=["effects"])
@@ -46,17 +45,7 @@ def create_effects(asset_id: str, body: EffectsCreate, principal: PrincipalDep, 
         raise Conflict(f"asset_id: asset is {asset.status}; effects run on ready assets")
     if not any(t.get("type") == "video" for t in asset.tracks or []):
         raise InvalidParameters("asset_id: the asset has no video (audio-only assets take no video effects)")
-    resolver = LibraryResolver(services, principal.environment_id, session=session)
-    for i, p in enumerate(params):
-        src = getattr(p, "src", None)
-        if src is None:
-            continue
-        try:
-            info = resolver(src)
-        except (ResolveError, LookupError, ValueError) as exc:
-            raise InvalidParameters(f"effects[{i}].src: cannot use {src!r}: {exc}") from None
-        if not info.has_video:
-            raise InvalidParameters(f"effects[{i}].src: {src!r} has no picture")
+    check_sources(session, services, principal.environment_id, params)
     policy = body.playback_policy if body.playback_policy is not None else source_policies(session, asset.id)
     job_id = queue_effects(session, asset, to_json(params), playback_policy=list(dict.fromkeys(policy)),
                            passthrough=body.passthrough)

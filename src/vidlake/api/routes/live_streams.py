@@ -20,6 +20,8 @@ from vidlake.core.errors import NotFound
 from vidlake.core.netguard import check_url
 from vidlake.db.models import LiveStream, PlaybackId, SimulcastTarget
 from vidlake.deliver.playback_ids import add_playback_id
+from vidlake.effects.registry import parse_effects, to_json
+from vidlake.effects.validate import check_sources
 from vidlake.live import ingest
 from vidlake.live import streams as svc
 from vidlake.live.simulcast import SCHEMES
@@ -40,12 +42,25 @@ def _check_targets(services: ServicesDep, targets: list[tuple[str, SimulcastTarg
         check_url(target.url, field=field, allow_private=services.settings.allow_private_networks, schemes=SCHEMES)
 
 
+def _live_effects(session: SessionDep, services: ServicesDep, environment_id: str,
+                  effects: list[Any] | None) -> list[dict[str, Any]] | None:
+    """Validate a live stream's ``effects`` (live-capable types, sources of this environment); the
+    normalised JSON, or ``None`` for none."""
+    if not effects:
+        return None
+    params = parse_effects(effects, live=True)
+    check_sources(session, services, environment_id, params)
+    return to_json(params)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_live_stream(body: LiveStreamCreate, principal: PrincipalDep, session: SessionDep,
                        services: ServicesDep) -> dict[str, Any]:
     """Create a live stream; publish to ``rtmp://host:port/app/{stream_key}``."""
     _check_targets(services, [(f"simulcast_targets[{i}].url", t) for i, t in enumerate(body.simulcast_targets or [])])
-    stream = svc.create_live_stream(session, principal.environment_id, body.service_request())
+    request = body.service_request()
+    request["effects"] = _live_effects(session, services, principal.environment_id, body.effects)
+    stream = svc.create_live_stream(session, principal.environment_id, request)
     return {"data": svc.live_stream_public(session, stream)}
 
 
@@ -66,11 +81,14 @@ def get_live_stream(live_stream_id: str, principal: PrincipalDep, session: Sessi
 
 @router.patch("/{live_stream_id}")
 def update_live_stream(live_stream_id: str, body: LiveStreamUpdate, principal: PrincipalDep,
-                       session: SessionDep) -> dict[str, Any]:
-    """Change latency mode, reconnect window, maximum continuous duration or passthrough (see
+                       session: SessionDep, services: ServicesDep) -> dict[str, Any]:
+    """Change latency mode, reconnect window, maximum continuous duration, effects or passthrough (see
     ``live.streams.update_live_stream`` for when the ingest uses them)."""
     stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
-    svc.update_live_stream(session, stream, body.changes())
+    changes = body.changes()
+    if "effects" in changes:
+        changes["effects"] = _live_effects(session, services, principal.environment_id, changes["effects"])
+    svc.update_live_stream(session, stream, changes)
     return {"data": svc.live_stream_public(session, stream)}
 
 

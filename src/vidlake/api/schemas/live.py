@@ -34,6 +34,8 @@ class LiveStreamCreate(StrictModel):
     audio_only: bool | None = Field(None, description="Accepted for SDK compatibility.")
     use_slate_for_standard_latency: bool | None = Field(None, description="Accepted; no slate is inserted.")
     simulcast_targets: list[SimulcastTargetCreate] | None = Field(None, max_length=6)
+    effects: list[Any] | None = Field(None, description="Video effects of every publish (docs/effects.md); "
+                                      "checked by vidlake.effects.registry.parse_effects.")
 
     @field_validator("playback_policy", "playback_policies", mode="before")
     @classmethod
@@ -52,6 +54,7 @@ class LiveStreamCreate(StrictModel):
             "passthrough": self.passthrough,
             "test": bool(self.test),
             "simulcast_targets": [t.model_dump() for t in self.simulcast_targets or []],
+            "effects": self.effects or None,
         }
 
 
@@ -63,11 +66,16 @@ class LiveStreamUpdate(StrictModel):
     reconnect_window: float | None = Field(None, ge=0, le=1800)
     max_continuous_duration: int | None = Field(None, ge=60, le=43200)
     use_slate_for_standard_latency: bool | None = Field(None, description="Accepted; no slate is inserted.")
+    effects: list[Any] | None = Field(None, description="Video effects of the publishes from now on; "
+                                      "null or [] removes them.")
 
     def changes(self) -> dict[str, Any]:
-        """The fields sent (a null ``passthrough`` clears it; other nulls change nothing)."""
+        """The fields sent (a null ``passthrough`` or ``effects`` clears it; other nulls change nothing)."""
         sent = self.model_dump(include=self.model_fields_set)
-        return {k: v for k, v in sent.items() if v is not None or k == "passthrough"}
+        out = {k: v for k, v in sent.items() if v is not None or k in ("passthrough", "effects")}
+        if "effects" in out and not out["effects"]:
+            out["effects"] = None
+        return out
 
 
 class NewAssetStaticRenditions(StrictModel):

@@ -241,6 +241,8 @@ class LiveStream(Base):
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     complete_requested_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     effects: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  #: validated live effects
+    #: live captions: ``[{"language_code", "name", "transcription_vocabulary_ids", "passthrough"}]``
+    generated_subtitles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -143,6 +143,9 @@ class LiveIngest:
         health = health_public(stats or live.last_stats, connected=live.connected)
         if live.effects_status is not None:
             health["effects"] = dict(live.effects_status)
+        output = self.outputs.get(stream_id)
+        if output is not None and output.captioner is not None:
+            health["captions"] = output.captioner.status()
         return health
 
     def all_health(self) -> list[tuple[str, dict[str, Any]]]:
@@ -268,6 +271,9 @@ class LiveIngest:
         if live.finalize_handle is not None:
             live.finalize_handle.cancel()
             live.finalize_handle = None
+        output = self.outputs.get(live.stream_id)
+        if output is not None and output.live is live:
+            await output.close_captions()
         await asyncio.to_thread(close_session, self.services, live)
         if self.sessions.get(live.stream_id) is live:
             del self.sessions[live.stream_id]

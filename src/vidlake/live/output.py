@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vidlake.live import pipeline, session, simulcast, states
+from vidlake.live.captions import LiveCaptioner
 from vidlake.live.recording import finish_recording
 from vidlake.live.registry import RegistryViews
 from vidlake.live.session import LiveSession
@@ -26,6 +27,7 @@ from vidlake.package import hls
 from vidlake.package.live_hls import write_playlist
 from vidlake.package.publish import HlsPublisher
 from vidlake.runtime import Services
+from vidlake.speech.engine import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,19 @@ class SessionOutput:
         self.thumbnailer = thumbnailer
         self.spawn = spawn
         self._run_ended = run_ended
+        self.captioner: LiveCaptioner | None = None
+        if live.captions is not None:
+            settings = services.settings
+            self.captioner = LiveCaptioner(
+                live.captions, live.root, live.plan.window_segments,
+                lambda audio, lang, phrases: get_engine(settings).transcribe(audio, lang, phrases=phrases),
+                self._publish_soon, spawn)
+
+    async def close_captions(self) -> None:
+        """The session ends: caption what is left, close the subtitle playlist, keep the transcript."""
+        if self.captioner is not None:
+            await self.captioner.close()
+            self.live.caption_vtt = self.captioner.webvtt()
 
     # ---------------------------------------------------------------------------- RunHost
 
@@ -130,9 +145,13 @@ class SessionOutput:
         ``keyframe``, the newest rung-0 segment's first picture, when given). ``parts``: the LL-HLS parts
         of the rung-0 segment in ``found``. True if any segment was new."""
         live = self.live
+        before = len(live.segments[0])
         changed = session.add_entries(live, run, found, parts)
         if not changed:
             return False
+        if self.captioner is not None:
+            for entry in live.segments[0][before:]:
+                self.captioner.segment_added(live.root / entry.uri, entry.duration)
         session.write_media_playlists(live, final=False, variants=sorted(changed))
         session.write_master_once(live, self.stats() or live.last_stats)
         self._publish_soon()
@@ -214,7 +233,7 @@ def open_session(services: Services, grant: states.PublishGrant, key: str, rungs
     return LiveSession(stream_id=grant.stream_id, environment_id=grant.environment_id, stream_key=key,
                        prefix=prefix, root=root, plan=live_plan, asset_id=asset_id,
                        publisher=HlsPublisher(root, storage, prefix),
-                       segments=[[] for _ in range(live_plan.variant_count)])
+                       segments=[[] for _ in range(live_plan.variant_count)], captions=grant.captions)
 
 
 def close_session(services: Services, live: LiveSession) -> None:

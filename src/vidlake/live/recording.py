@@ -33,9 +33,10 @@ from vidlake.ffmpeg import run as run_ffmpeg
 from vidlake.ffmpeg.process import DEFAULT_MEMORY_LIMIT_BYTES
 from vidlake.jobs.queue import enqueue
 from vidlake.live.pipeline import SEGMENT_SECONDS, variant_dir
-from vidlake.live.session import LiveSession, write_media_playlists
+from vidlake.live.session import LiveSession, master_playlist, write_media_playlists
 from vidlake.package import hls
 from vidlake.runtime import Services
+from vidlake.speech.tracks import add_ready, track_key
 from vidlake.storage import keys
 from vidlake.vod import assets as asset_svc
 
@@ -68,6 +69,14 @@ def finish_recording(services: Services, live: LiveSession) -> None:
     if live.asset_id is None:
         return
     has_media = any(live.segments)
+    captions = live.captions if has_media and live.caption_vtt is not None else None
+    track_id = new_id()
+    if captions is not None:  # the recording's text track takes over from the live rendition
+        assert live.caption_vtt is not None
+        services.storage.put_bytes(track_key(live.environment_id, live.asset_id, track_id),
+                                   live.caption_vtt.encode(), "text/vtt")
+        live.captions = None
+        hls.write(live.root / "master.m3u8", master_playlist(live, live.last_stats))
     if has_media:
         write_media_playlists(live, final=True)
         live.publisher.publish()
@@ -82,6 +91,12 @@ def finish_recording(services: Services, live: LiveSession) -> None:
         # Playable now; ``hls_complete`` turns True when vod.process commits its ladder (progress "completed").
         asset.hls_prefix, asset.hls_complete = live.prefix, False
         asset.duration = round(duration, 6)
+        if captions is not None:
+            track = {"id": track_id, "type": "text", "text_type": "subtitles", "text_source": "generated_live",
+                     "language_code": captions.language_code, "name": captions.name, "closed_captions": False}
+            if captions.passthrough is not None:
+                track["passthrough"] = captions.passthrough
+            add_ready(session, asset, track)
         asset_svc.mark_ready(session, asset)
         emit(session, asset.environment_id, "video.asset.live_stream_completed", "asset", asset.id,
              asset_svc.asset_public(session, asset))

@@ -25,6 +25,7 @@ from typing import Any
 
 from vidlake.core.clock import now
 from vidlake.live import pipeline
+from vidlake.live.captions import CaptionSettings
 from vidlake.live.stats import SessionStats
 from vidlake.live.thumbnails import LiveThumbnail
 from vidlake.package import hls
@@ -63,6 +64,8 @@ class LiveSession:
     parts_run: int | None = None  #: the run cutting rung 0 into LL-HLS parts (None: no parts listed)
     open_parts: list[hls.Part] = field(default_factory=list)  #: parts of rung 0's segment in progress
     effects_status: dict[str, Any] | None = None  #: the effects worker's last status (None: no effects)
+    captions: CaptionSettings | None = None  #: live captions of the session (listed in the master)
+    caption_vtt: str | None = None  #: the whole transcript once the session ended (for the recording)
 
     def __post_init__(self) -> None:
         if self.thumbnail is None:
@@ -151,7 +154,14 @@ def master_playlist(live: LiveSession, stats: SessionStats | None) -> hls.Master
             h = min(rung.height, height)
             res = (round(width * h / height / 2) * 2, h)
         variants.append(hls.Variant(uri=f"v{i}.m3u8", bandwidth=rung.video_bitrate + 160_000, resolution=res))
-    return hls.MasterPlaylist(variants=variants, version=6, independent_segments=True)
+    renditions = []
+    if live.captions is not None:
+        renditions.append(hls.Rendition(type="SUBTITLES", group_id="subs", name=live.captions.name,
+                                        uri=live.captions.playlist, default=False, autoselect=True,
+                                        language=live.captions.language_code))
+        for variant in variants:
+            variant.extra_attributes["SUBTITLES"] = '"subs"'
+    return hls.MasterPlaylist(variants=variants, renditions=renditions, version=6, independent_segments=True)
 
 
 def write_master_once(live: LiveSession, stats: SessionStats | None) -> None:

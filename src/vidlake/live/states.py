@@ -11,16 +11,23 @@ Effects that cannot keep real time are dropped by the run → ``video.live_strea
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id
 from vidlake.db.models import LiveStream
 from vidlake.db.session import Database
 from vidlake.events import emit
 from vidlake.live import simulcast, streams
+from vidlake.live.captions import CaptionSettings
 from vidlake.live.recording import create_live_asset
 from vidlake.live.simulcast import SimulcastDestination
+from vidlake.speech import languages
+from vidlake.speech.vocabularies import phrases_for
 from vidlake.storage import keys
 
 
@@ -35,6 +42,7 @@ class PublishGrant:
     destinations: list[SimulcastDestination]
     max_duration_s: float
     effects: list[dict[str, Any]] | None = None  #: the stream's video effects (validated JSON)
+    captions: CaptionSettings | None = None  #: the stream's live captions
 
 
 def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGrant | None:
@@ -47,7 +55,25 @@ def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGran
         dests = simulcast.destinations(session, stream.id, allow_private=allow_private)
         return PublishGrant(stream.id, stream.environment_id, stream.latency_mode,
                             stream.new_asset_settings is not None, dests,
-                            float(stream.max_continuous_duration), list(stream.effects) if stream.effects else None)
+                            float(stream.max_continuous_duration), list(stream.effects) if stream.effects else None,
+                            _captions(session, stream))
+
+
+def _captions(session: Session, stream: LiveStream) -> CaptionSettings | None:
+    """The caption settings of ``stream`` (a vocabulary deleted since is left out)."""
+    entry = stream.generated_subtitles[0] if stream.generated_subtitles else None
+    if not entry:
+        return None
+    code = str(entry.get("language_code") or "en")
+    language = languages.engine_language(code)
+    if language is None:
+        return None
+    phrases: list[str] = []
+    for vocabulary_id in entry.get("transcription_vocabulary_ids") or []:
+        with contextlib.suppress(InvalidParameters):
+            phrases += phrases_for(session, stream.environment_id, [vocabulary_id], "vocabulary")
+    return CaptionSettings(language=language, language_code=code, name=str(entry.get("name") or code),
+                           phrases=phrases, passthrough=entry.get("passthrough"))
 
 
 def open_session(db: Database, stream_id: str, environment_id: str, recorded: bool) -> tuple[str, str | None]:

@@ -64,14 +64,18 @@ class Engine:
         return str(self._t2s.convert(text))
 
     def transcribe(self, audio: np.ndarray, language: str | None, *, phrases: list[str] | None = None,
-                   should_stop: Callable[[], bool] = lambda: False) -> Transcript:
+                   should_stop: Callable[[], bool] = lambda: False, beam_size: int = BEAM_SIZE,
+                   fallback: bool = True) -> Transcript:
         """Recognise ``audio`` (float32 mono samples at 16 kHz, -1..1). ``language``: a Whisper code, or
-        ``None`` to detect it; ``phrases`` (a transcription vocabulary) bias recognition as hot-words."""
+        ``None`` to detect it; ``phrases`` (a transcription vocabulary) bias recognition as hot-words;
+        ``beam_size`` 1 decodes greedily and ``fallback=False`` never retries a window at higher
+        temperatures (live captions: bounded time per window)."""
         hotwords = ", ".join(p.strip() for p in phrases or [] if p.strip()) or None
         with self._lock:  # one decode at a time per model (CTranslate2 already uses every thread)
             segments, info = self.model.transcribe(
-                audio, language=language, beam_size=BEAM_SIZE, word_timestamps=True,
+                audio, language=language, beam_size=beam_size, word_timestamps=True,
                 condition_on_previous_text=False, vad_filter=True, hotwords=hotwords,
+                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0],
                 vad_parameters={"min_silence_duration_ms": 500})
             words: list[Word] = []
             lang = info.language or language or "en"

@@ -1,7 +1,7 @@
 """An asset's text tracks: uploaded subtitle files and generated captions (Mux's track shape).
 
 A text track lives in the asset's ``tracks`` list: ``{"id", "type": "text", "text_type": "subtitles",
-"text_source": "uploaded" | "generated_vod", "language_code", "name", "closed_captions",
+"text_source": "uploaded" | "generated_vod" | "generated_live", "language_code", "name", "closed_captions",
 "passthrough", "status": "preparing" | "ready" | "errored"}`` (an errored track also has ``error``:
 ``{"type", "messages"}``). Its WebVTT is stored at ``text/{track_id}.vtt`` among the asset's images,
 written completely before the track turns ``ready``; playback lists only ready tracks, so nothing
@@ -48,6 +48,18 @@ def _add(session: Session, asset: Asset, track: dict[str, Any], job: dict[str, A
             environment_id=asset.environment_id)
     emit(session, asset.environment_id, "video.asset.track.created", "track", track["id"],
          {**track, "asset_id": asset.id})
+    return track
+
+
+def add_ready(session: Session, asset: Asset, track: dict[str, Any]) -> dict[str, Any]:
+    """A text track whose WebVTT is already stored (live captions of a recording): added ``ready``,
+    with ``video.asset.track.created`` and ``.ready``."""
+    track = {**track, "status": "ready"}
+    asset.tracks = [*(asset.tracks or []), track]
+    asset.updated_at = now()
+    for event in ("created", "ready"):
+        emit(session, asset.environment_id, f"video.asset.track.{event}", "track", track["id"],
+             {**track, "asset_id": asset.id})
     return track
 
 

@@ -11,8 +11,10 @@ from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.assets import PlaybackIdCreate
 from vidlake.api.schemas.common import Page, page_params
 from vidlake.api.schemas.live import (
+    GeneratedSubtitlesUpdate,
     LiveStreamCreate,
     LiveStreamUpdate,
+    LiveSubtitleSettings,
     NewAssetStaticRenditions,
     SimulcastTargetCreate,
 )
@@ -25,6 +27,7 @@ from vidlake.effects.validate import check_sources
 from vidlake.live import ingest
 from vidlake.live import streams as svc
 from vidlake.live.simulcast import SCHEMES
+from vidlake.speech.tracks import check_generated
 
 router = APIRouter(prefix="/video/v1/live-streams", tags=["live streams"])
 
@@ -40,6 +43,15 @@ def _check_targets(services: ServicesDep, targets: list[tuple[str, SimulcastTarg
     """Refuse simulcast target URLs whose host is loopback/private (checked again at every publish)."""
     for field, target in targets:
         check_url(target.url, field=field, allow_private=services.settings.allow_private_networks, schemes=SCHEMES)
+
+
+def _live_subtitles(session: SessionDep, environment_id: str,
+                    entries: list[LiveSubtitleSettings] | None) -> list[dict[str, Any]] | None:
+    """Validate ``generated_subtitles`` (a language the caption engine knows, vocabularies of this
+    environment); the stored list, or ``None`` for none."""
+    if not entries:
+        return None
+    return check_generated(session, environment_id, [e.model_dump() for e in entries], "generated_subtitles")
 
 
 def _live_effects(session: SessionDep, services: ServicesDep, environment_id: str,
@@ -60,6 +72,7 @@ def create_live_stream(body: LiveStreamCreate, principal: PrincipalDep, session:
     _check_targets(services, [(f"simulcast_targets[{i}].url", t) for i, t in enumerate(body.simulcast_targets or [])])
     request = body.service_request()
     request["effects"] = _live_effects(session, services, principal.environment_id, body.effects)
+    request["generated_subtitles"] = _live_subtitles(session, principal.environment_id, body.generated_subtitles)
     stream = svc.create_live_stream(session, principal.environment_id, request)
     return {"data": svc.live_stream_public(session, stream)}
 
@@ -89,6 +102,16 @@ def update_live_stream(live_stream_id: str, body: LiveStreamUpdate, principal: P
     if "effects" in changes:
         changes["effects"] = _live_effects(session, services, principal.environment_id, changes["effects"])
     svc.update_live_stream(session, stream, changes)
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.put("/{live_stream_id}/generated-subtitles")
+def update_generated_subtitles(live_stream_id: str, body: GeneratedSubtitlesUpdate, principal: PrincipalDep,
+                               session: SessionDep) -> dict[str, Any]:
+    """Live captions of the sessions from now on (one language; ``[]`` removes them)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    subtitles = _live_subtitles(session, principal.environment_id, body.generated_subtitles)
+    svc.update_live_stream(session, stream, {"generated_subtitles": subtitles})
     return {"data": svc.live_stream_public(session, stream)}
 
 

@@ -18,6 +18,23 @@ class SimulcastTargetCreate(StrictModel):
     passthrough: str | None = Field(None, max_length=255)
 
 
+class LiveSubtitleSettings(StrictModel):
+    """One entry of a live stream's ``generated_subtitles`` (Mux's
+    ``LiveStreamGeneratedSubtitleSettings``)."""
+
+    name: str | None = Field(None, max_length=255)
+    passthrough: str | None = Field(None, max_length=255)
+    language_code: str = Field("en", max_length=35)
+    transcription_vocabulary_ids: list[str] | None = Field(None, max_length=10)
+
+
+class GeneratedSubtitlesUpdate(StrictModel):
+    """``PUT /video/v1/live-streams/{id}/generated-subtitles``: the list replaces the old one ([] removes
+    it); it applies from the next live session."""
+
+    generated_subtitles: list[LiveSubtitleSettings] = Field(max_length=1)
+
+
 class LiveStreamCreate(StrictModel):
     """``POST /video/v1/live-streams``. Times in seconds."""
 
@@ -36,6 +53,7 @@ class LiveStreamCreate(StrictModel):
     simulcast_targets: list[SimulcastTargetCreate] | None = Field(None, max_length=6)
     effects: list[Any] | None = Field(None, description="Video effects of every publish (docs/effects.md); "
                                       "checked by vidlake.effects.registry.parse_effects.")
+    generated_subtitles: list[LiveSubtitleSettings] | None = Field(None, max_length=1)
 
     @field_validator("playback_policy", "playback_policies", mode="before")
     @classmethod

@@ -1,0 +1,61 @@
+"""The console in headless Debian Chromium: sign in through the form, see the assets list, switch the
+language, sign out; screenshots of each page go to ``test-artifacts/console/`` (git-ignored)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import chromium_browser
+from services import VidlakeServer
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeServer]:
+    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console-ui")), workers=0).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1200, 390])
+def test_sign_in_assets_language_and_sign_out(server: VidlakeServer, width: int) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with server.client() as api:
+        r = api.post("/video/v1/assets", json={"input": [{"url": "http://127.0.0.1:9/a.mp4"}],
+                                               "passthrough": f"browser-{width}"})
+        asset_id = r.json()["data"]["id"]
+    with chromium_browser() as browser:
+        context: Any = browser.new_context(viewport={"width": width, "height": 800}, locale="en-US")
+        page = context.new_page()
+        page.goto(f"{server.url}/console")
+        assert page.url.endswith("/console/sign-in")
+        page.screenshot(path=str(ARTIFACTS / f"sign-in-{width}.png"), full_page=True)
+        page.fill("#token-form input[name=token_id]", server.token_id)
+        page.fill("#token-form input[name=token_secret]", server.token_secret)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_url(f"{server.url}/console")
+        assert server.token_secret not in page.url
+        row = page.locator(f"tr[data-asset-id='{asset_id}']")
+        assert row.count() == 1 and f"browser-{width}" in row.inner_text()
+        assert page.locator("#sign-out").inner_text() == "Sign out"
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["vidlake_console"]["httpOnly"] and cookies["vidlake_console"]["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie").find("vidlake_console") < 0  # not readable by scripts
+        page.screenshot(path=str(ARTIFACTS / f"assets-en-{width}.png"), full_page=True)
+        page.click("#lang-switch")
+        page.wait_for_url(f"{server.url}/console")
+        assert page.locator("#sign-out").inner_text() == "退出登录"
+        assert page.locator("h1").inner_text() == "视频资源"
+        page.screenshot(path=str(ARTIFACTS / f"assets-zh-{width}.png"), full_page=True)
+        page.reload()
+        assert page.locator("h1").inner_text() == "视频资源"  # remembered in the cookie
+        page.click("#sign-out")
+        page.wait_for_url(f"{server.url}/console/sign-in")
+        page.goto(f"{server.url}/console")
+        assert page.url.endswith("/console/sign-in")
+        context.close()

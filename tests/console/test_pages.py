@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeServer]:
-    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console")), workers=0).start()
+    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console")), workers=0, rtmp=True).start()
     yield srv
     srv.stop()
 
@@ -144,3 +144,31 @@ def test_console_user_from_cli_signs_in_in_chinese(server: VidlakeServer) -> Non
         assert "Read-only" in page.text
 
 
+
+
+def test_live_streams_create_reveal_and_reset_key(server: VidlakeServer) -> None:
+    with _signed_in(server, {"token_id": server.token_id, "token_secret": server.token_secret}) as c:
+        page = c.get("/console/live-streams")
+        assert page.status_code == 200 and 'id="create-stream"' in page.text
+        csrf = _csrf(page.text)
+        assert c.post("/console/live-streams", data={}).status_code == 403  # no CSRF token
+        assert c.post("/console/live-streams", data={"csrf": csrf}).status_code == 303
+        with server.client() as api:
+            streams = api.get("/video/v1/live-streams").json()["data"]
+        assert len(streams) == 1 and streams[0]["status"] == "idle"
+        stream = streams[0]
+        page = c.get("/console/live-streams")
+        assert f'<code class="stream-key">{stream["stream_key"]}</code>' in page.text
+        assert f"rtmp://127.0.0.1:{server.rtmp_port}/live" in page.text
+        r = c.post(f"/console/live-streams/{stream['id']}/reset-key", data={"csrf": csrf})
+        assert r.status_code == 303
+        with server.client() as api:
+            new_key = api.get(f"/video/v1/live-streams/{stream['id']}").json()["data"]["stream_key"]
+        assert new_key != stream["stream_key"] and new_key in c.get("/console/live-streams").text
+    tid, secret = _token(server, "read_only")
+    with _signed_in(server, {"token_id": tid, "token_secret": secret}) as c:
+        page = c.get("/console/live-streams")
+        assert stream["id"] in page.text and 'id="create-stream"' not in page.text and "reset-key" not in page.text
+        forged = c.post(f"/console/live-streams/{stream['id']}/reset-key", data={"csrf": _csrf(page.text)})
+        assert forged.status_code == 403
+        assert c.post("/console/live-streams", data={"csrf": _csrf(page.text)}).status_code == 403

@@ -172,3 +172,20 @@ def test_live_streams_create_reveal_and_reset_key(server: VidlakeServer) -> None
         forged = c.post(f"/console/live-streams/{stream['id']}/reset-key", data={"csrf": _csrf(page.text)})
         assert forged.status_code == 403
         assert c.post("/console/live-streams", data={"csrf": _csrf(page.text)}).status_code == 403
+
+
+def test_asset_detail_shows_playback_ids_and_embed_code(server: VidlakeServer) -> None:
+    with server.client() as api:
+        data = api.post("/video/v1/assets", json={"input": [{"url": "http://127.0.0.1:9/d.mp4"}],
+                                                  "playback_policy": ["public"], "passthrough": "detail"}).json()
+    aid, pid = data["data"]["id"], data["data"]["playback_ids"][0]["id"]
+    with _signed_in(server, {"token_id": server.token_id, "token_secret": server.token_secret}) as c:
+        page = c.get(f"/console/assets/{aid}")
+        assert page.status_code == 200 and pid in page.text and "detail" in page.text
+        assert f"&lt;iframe src=&quot;{server.url}/player/{pid}&quot;" in page.text  # escaped, copy-ready
+        assert 'id="confirm-delete"' in page.text
+        assert c.get("/console/assets/not-an-asset").status_code == 404
+    tid, secret = _token(server, "read_only")
+    with _signed_in(server, {"token_id": tid, "token_secret": secret}) as c:
+        page = c.get(f"/console/assets/{aid}")
+        assert page.status_code == 200 and pid in page.text and 'id="confirm-delete"' not in page.text

@@ -23,7 +23,8 @@ from vidlake.vod import assets as asset_svc
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 PAGE_SIZE = 25
-HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+HEADERS = {"Content-Security-Policy": "default-src 'self'; frame-src 'self'; img-src 'self' data:; "
+           "frame-ancestors 'none'; "
            "form-action 'self'; base-uri 'none'", "X-Frame-Options": "DENY", "Cache-Control": "no-store",
            "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
 
@@ -174,7 +175,8 @@ def assets_page(request: Request, services: ServicesDep, q: Annotated[str, Query
                           f'<input type="hidden" name="csrf" value="{escape(found.csrf)}">'
                           f'<button type="submit" class="delete">{t("delete")}</button></form>')
             st = escape(i18n.MESSAGES.get(a.status, {}).get(lang, a.status))
-            items.append(f'<tr data-asset-id="{escape(a.id)}"><td>{thumb}</td><td><code>{escape(a.id)}</code><br>'
+            items.append(f'<tr data-asset-id="{escape(a.id)}"><td>{thumb}</td>'
+                         f'<td><a href="/console/assets/{escape(a.id)}"><code>{escape(a.id)}</code></a><br>'
                          f'{escape(a.passthrough or "")}</td><td class="status">{st}</td>'
                          f'<td>{escape(i18n.fmt_duration(lang, a.duration))}</td>'
                          f'<td>{escape(i18n.fmt_date(lang, a.created_at))}</td><td>{delete}</td></tr>')

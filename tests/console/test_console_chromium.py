@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 from browser import chromium_browser
+from media import FileServer, make_av
 from services import VidlakeServer
+from test_player import wait_asset
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeServer]:
-    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console-ui")), workers=0).start()
+    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console-ui")), workers=1).start()
     yield srv
     srv.stop()
 
@@ -59,3 +61,36 @@ def test_sign_in_assets_language_and_sign_out(server: VidlakeServer, width: int)
         page.goto(f"{server.url}/console")
         assert page.url.endswith("/console/sign-in")
         context.close()
+
+
+@pytest.mark.slow
+def test_asset_detail_plays_in_the_console(server: VidlakeServer, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    make_av(tmp_path / "clip.mp4", seconds=6)
+    files = FileServer(tmp_path)
+    try:
+        with server.client() as api:
+            r = api.post("/video/v1/assets", json={"input": [{"url": f"{files.url}/clip.mp4"}],
+                                                   "playback_policy": ["public"]})
+            data = wait_asset(api, r.json()["data"]["id"])
+    finally:
+        files.close()
+    assert data["status"] == "ready", data
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.goto(f"{server.url}/console/sign-in")
+        page.fill("#token-form input[name=token_id]", server.token_id)
+        page.fill("#token-form input[name=token_secret]", server.token_secret)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_url(f"{server.url}/console")
+        page.click(f"tr[data-asset-id='{data['id']}'] a")
+        page.wait_for_url(f"{server.url}/console/assets/{data['id']}")
+        frame = page.frame_locator("iframe.player")
+        frame.locator("video").evaluate("v => { v.muted = true; return v.play(); }")
+        player = next(f for f in page.frames if "/player/" in f.url)
+        player.wait_for_function("() => window.vidlakePlayer && (window.vidlakePlayer.errors.length > 0"
+                                 " || window.vidlakePlayer.video.currentTime > 2)", timeout=60_000)
+        state = player.evaluate("() => ({errors: window.vidlakePlayer.errors,"
+                                " time: window.vidlakePlayer.video.currentTime})")
+        assert state["errors"] == [] and state["time"] > 2, state
+        page.screenshot(path=str(ARTIFACTS / "asset-detail.png"), full_page=True)

@@ -3,6 +3,7 @@ language, sign out; screenshots of each page go to ``test-artifacts/console/`` (
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,36 @@ def test_asset_detail_plays_in_the_console(server: VidlakeServer, tmp_path: Path
                                 " time: window.vidlakePlayer.video.currentTime})")
         assert state["errors"] == [] and state["time"] > 2, state
         page.screenshot(path=str(ARTIFACTS / "asset-detail.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_upload_two_files_by_drop_zone_and_they_become_ready(server: VidlakeServer, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    clips = [tmp_path / "first.mp4", tmp_path / "second.mp4"]
+    for i, clip in enumerate(clips):
+        make_av(clip, seconds=3 + i)
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.goto(f"{server.url}/console/sign-in")
+        page.fill("#token-form input[name=token_id]", server.token_id)
+        page.fill("#token-form input[name=token_secret]", server.token_secret)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_url(f"{server.url}/console")
+        page.click("#upload-link")
+        page.wait_for_url(f"{server.url}/console/upload")
+        page.set_input_files("#drop-zone input[type=file]", [str(c) for c in clips])
+        page.wait_for_function("() => window.vidlakeUploads.length === 2 && window.vidlakeUploads.every("
+                               "u => u.state === 'uploaded' || u.state === 'failed')", timeout=120_000)
+        records = page.evaluate("window.vidlakeUploads")
+        assert [r["state"] for r in records] == ["uploaded", "uploaded"], records
+        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+    with server.client() as api:
+        for record in records:
+            asset_id = ""
+            for _ in range(600):
+                asset_id = api.get(f"/video/v1/uploads/{record['upload_id']}").json()["data"].get("asset_id", "")
+                if asset_id:
+                    break
+                time.sleep(0.2)
+            assert asset_id, record
+            assert wait_asset(api, asset_id)["status"] == "ready"

@@ -189,3 +189,22 @@ def test_asset_detail_shows_playback_ids_and_embed_code(server: VidlakeServer) -
     with _signed_in(server, {"token_id": tid, "token_secret": secret}) as c:
         page = c.get(f"/console/assets/{aid}")
         assert page.status_code == 200 and pid in page.text and 'id="confirm-delete"' not in page.text
+
+
+def test_console_upload_endpoint_needs_csrf_and_write_permission(server: VidlakeServer) -> None:
+    with _signed_in(server, {"token_id": server.token_id, "token_secret": server.token_secret}) as c:
+        page = c.get("/console/upload")
+        assert page.status_code == 200 and 'id="drop-zone"' in page.text and "vendor/upchunk.js" in page.text
+        csrf = re.search(r'data-csrf="([^"]+)"', page.text)
+        assert csrf
+        assert c.post("/console/uploads").status_code == 403
+        made = c.post("/console/uploads", headers={"X-CSRF-Token": csrf.group(1)})
+        assert made.status_code == 200 and made.json()["url"].startswith(server.url)
+        with server.client() as api:
+            assert api.get(f"/video/v1/uploads/{made.json()['id']}").json()["data"]["status"] == "waiting"
+    tid, secret = _token(server, "read_only")
+    with _signed_in(server, {"token_id": tid, "token_secret": secret}) as c:
+        assert c.get("/console/upload").status_code == 303
+        page = c.get("/console")
+        assert 'id="upload-link"' not in page.text
+        assert c.post("/console/uploads", headers={"X-CSRF-Token": _csrf(page.text)}).status_code == 403

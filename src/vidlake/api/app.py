@@ -37,7 +37,7 @@ from vidlake.api.routes import (
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
-from vidlake.console import asset_pages, live_pages, pages, player
+from vidlake.console import asset_pages, live_pages, pages, player, upload_pages
 from vidlake.core.settings import Settings
 from vidlake.deliver import usage
 from vidlake.jobs.registry import load_modules
@@ -99,6 +99,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(live_pages.router)
     app.include_router(asset_pages.router)
+    app.include_router(upload_pages.router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls

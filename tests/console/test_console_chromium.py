@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from browser import chromium_browser
+from live_support import publish
 from media import FileServer, make_av
 from services import VidlakeServer
 from test_player import wait_asset
@@ -19,7 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VidlakeServer]:
-    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console-ui")), workers=1).start()
+    srv = VidlakeServer(Path(tmp_path_factory.mktemp("console-ui")), workers=1, rtmp=True).start()
     yield srv
     srv.stop()
 
@@ -128,3 +129,43 @@ def test_upload_two_files_by_drop_zone_and_they_become_ready(server: VidlakeServ
                 time.sleep(0.2)
             assert asset_id, record
             assert wait_asset(api, asset_id)["status"] == "ready"
+
+
+@pytest.mark.slow
+def test_create_live_stream_and_see_it_go_active(server: VidlakeServer) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.goto(f"{server.url}/console/sign-in")
+        page.fill("#token-form input[name=token_id]", server.token_id)
+        page.fill("#token-form input[name=token_secret]", server.token_secret)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_url(f"{server.url}/console")
+        page.goto(f"{server.url}/console/live-streams")
+        before = page.locator("tr[data-stream-id]").count()
+        page.click("#create-stream button")
+        page.wait_for_url(f"{server.url}/console/live-streams")
+        rows = page.locator("tr[data-stream-id]")
+        assert rows.count() == before + 1
+        row = rows.first
+        key_el = row.locator("code.stream-key")
+        assert not key_el.is_visible()  # hidden until revealed
+        row.locator("summary").click()
+        key = key_el.inner_text()
+        assert key and key_el.is_visible()
+        rtmp = f"rtmp://127.0.0.1:{server.rtmp_port}/live"
+        assert rtmp in row.inner_text()
+        proc = publish(f"{rtmp}/{key}", seconds=20)
+        try:
+            status = ""
+            for _ in range(300):
+                page.reload()
+                status = page.locator("tr[data-stream-id]").first.locator("td.status").inner_text()
+                if status == "active":
+                    break
+                time.sleep(0.2)
+            assert status == "active"
+            page.screenshot(path=str(ARTIFACTS / "live-streams-active.png"), full_page=True)
+        finally:
+            proc.kill()
+            proc.wait()

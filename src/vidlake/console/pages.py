@@ -173,9 +173,10 @@ def assets_page(request: Request, services: ServicesDep, q: Annotated[str, Query
                      if pids and pids[0].policy == "public" and a.status == "ready" else "")
             delete = ""
             if principal.can_write:
-                delete = (f'<form method="post" action="/console/assets/{escape(a.id)}/delete" class="inline">'
+                delete = (f'<details><summary>{t("delete")}</summary>{t("confirm_delete")} '
+                          f'<form method="post" action="/console/assets/{escape(a.id)}/delete" class="inline">'
                           f'<input type="hidden" name="csrf" value="{escape(found.csrf)}">'
-                          f'<button type="submit" class="delete">{t("delete")}</button></form>')
+                          f'<button type="submit" class="delete">{t("delete")}</button></form></details>')
             st = escape(i18n.MESSAGES.get(a.status, {}).get(lang, a.status))
             items.append(f'<tr data-asset-id="{escape(a.id)}"><td>{thumb}</td>'
                          f'<td><a href="/console/assets/{escape(a.id)}"><code>{escape(a.id)}</code></a><br>'

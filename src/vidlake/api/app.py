@@ -37,7 +37,7 @@ from vidlake.api.routes import (
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
-from vidlake.console import player
+from vidlake.console import asset_pages, live_pages, pages, player, upload_pages
 from vidlake.core.settings import Settings
 from vidlake.deliver import usage
 from vidlake.jobs.registry import load_modules
@@ -96,6 +96,10 @@ def create_app(
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)
+    app.include_router(pages.router)
+    app.include_router(live_pages.router)
+    app.include_router(asset_pages.router)
+    app.include_router(upload_pages.router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls

@@ -1,5 +1,6 @@
 """User commands: ``upload``, ``render``, ``analyze``. They talk to a server over HTTP through
-:class:`vidlake.cli.client.VidlakeClient` (``analyze`` of a local file runs here, without a server)."""
+:class:`vidlake.cli.client.VidlakeClient` (``analyze`` of a local file runs here, without a server).
+``user create`` makes a console user in this machine's database directly."""
 
 from __future__ import annotations
 
@@ -143,3 +144,36 @@ def analyze(
     print(json.dumps(done, indent=2))
     if done["status"] != "completed":
         raise typer.Exit(1)
+
+
+def user_create(
+    email: Annotated[str, typer.Argument(help="The user's email address (their sign-in name)")],
+    permission: Annotated[str, typer.Option(help="full or read_only")] = "full",
+    environment: Annotated[str | None, typer.Option(help="Environment id (default: the first one)")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="Password (else VIDLAKE_USER_PASSWORD, else asked twice without echo)")] = None,
+) -> None:
+    """Create a console user (email + password, stored as an argon2id hash) on this machine's database."""
+    import os
+
+    from vidlake.auth import tokens, users
+    from vidlake.cli.terminal import load_settings
+    from vidlake.core.errors import VidlakeError
+    from vidlake.db.migrate import upgrade
+    from vidlake.db.session import Database
+
+    secret = password or os.environ.get("VIDLAKE_USER_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    settings = load_settings()
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            env_id = environment or tokens.default_environment(session).id
+            user = users.create_user(session, env_id, email, secret, permission)
+            user_id, user_email = user.id, user.email
+    except VidlakeError as exc:
+        err.print(f"[red]error:[/red] {'; '.join(exc.messages)}")
+        raise typer.Exit(1) from exc
+    console.print(f"user {user_email} ({permission}) id {user_id} in environment {env_id}")
+    console.print(f"sign in at {settings.public_url}/console")

@@ -383,3 +383,17 @@ class DeliveryUsage(Base):
     hour: Mapped[int] = mapped_column(BigInteger)
     tier: Mapped[str] = mapped_column(String(16))
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ConsoleUser(Base):
+    """A person who signs in to the console: email + an argon2id password hash; ``permission`` as tokens'."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    permission: Mapped[str] = mapped_column(String(16), default="full")  # full | read_only
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    disabled_at: Mapped[float | None] = mapped_column(Float, nullable=True)

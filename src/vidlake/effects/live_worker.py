@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import queue
-import subprocess
 import sys
 import threading
 import time
@@ -50,7 +49,7 @@ from vidlake.effects.base import FilterEffect, FrameEffect, Stage
 from vidlake.effects.live_config import LiveEffectsConfig
 from vidlake.effects.pipeline import EffectChain, stream_info
 from vidlake.effects.registry import build, parse_effects
-from vidlake.ffmpeg.process import kill_popen, popen
+from vidlake.ffmpeg.process import PIPE, popen, wait_or_kill
 
 log = logging.getLogger("vidlake.effects.live")
 
@@ -275,7 +274,7 @@ def run(config: LiveEffectsConfig, stdin: IO[bytes], ladder_argv: Sequence[str])
     video = next(iter(inp.streams.video), None)
     audio = next(iter(inp.streams.audio), None)
     with open(config.ladder_log, "ab") as err:
-        ladder = popen(ladder_argv, stdin=subprocess.PIPE, stderr=err, memory_limit_bytes=config.ladder_memory_bytes)
+        ladder = popen(ladder_argv, stdin=PIPE, stderr=err, memory_limit_bytes=config.ladder_memory_bytes)
     assert ladder.stdin is not None
     output = av.open(ladder.stdin, mode="w", format="mpegts")
     effects: LiveEffects | None = None
@@ -320,11 +319,7 @@ def run(config: LiveEffectsConfig, stdin: IO[bytes], ladder_argv: Sequence[str])
         except Exception:
             log.exception("closing the live effects output failed")
         ladder.stdin.close()
-        try:
-            code = ladder.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            kill_popen(ladder)
-            code = -9
+        code = wait_or_kill(ladder, 10.0)
     if errors:
         log.error("live effects muxer failed: %s", errors[0])
         return 1

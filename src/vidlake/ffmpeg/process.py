@@ -94,6 +94,20 @@ def popen(argv: Sequence[str], *, stdin: int | IO[bytes] | None = subprocess.DEV
                             start_new_session=True, preexec_fn=child_setup(memory_limit_bytes))
 
 
+#: ``stdin=PIPE`` / ``stdout=PIPE`` for :func:`popen` (so callers need not import ``subprocess``).
+PIPE = subprocess.PIPE
+
+
+def wait_or_kill(proc: Child, timeout_s: float) -> int:
+    """Wait up to ``timeout_s`` seconds for ``proc`` to exit, else kill its group; its exit status
+    (``-9`` when killed)."""
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_popen(proc)
+        return -9
+
+
 def kill_group(pid: int) -> None:
     """SIGKILL the process group of ``pid`` (a child of :func:`popen` or :class:`StreamingProcess` leads
     its own group); nothing happens when it is gone."""

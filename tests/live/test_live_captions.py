@@ -23,7 +23,10 @@ from vidlake.package import hls
 
 #: Error bounds of live captions (VOD bounds: 0.20 WER, 0.35 CER; live cuts the audio into windows).
 MAX_WER_EN = 0.30
-MAX_CER_ZH = 0.45
+#: Mandarin live CER measured 0.38-0.47 across runs (VOD 0.22): which segments the captioner takes together
+#: depends on the machine's load, so the windows and Whisper base's guesses differ. Captions in the wrong
+#: language, misplaced in time or missing sentences score above 0.8.
+MAX_CER_ZH = 0.60
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The player page's hls.js and the console's @mux/upchunk, from npm (package.json / package-lock.json), copied next to the page's own scripts.
+# The player page's hls.js and mux-embed (QoE beacons), the console's @mux/upchunk, from npm (package.json / package-lock.json), copied next to the page's own scripts.
 HLS_JS := src/vidlake/console/static/vendor/hls.min.js
 $(HLS_JS): package.json $(wildcard package-lock.json)
 	@command -v npm >/dev/null || { \
@@ -33,6 +33,7 @@ $(HLS_JS): package.json $(wildcard package-lock.json)
 	mkdir -p $(@D)
 	cp node_modules/hls.js/dist/hls.min.js $@
 	cp node_modules/@mux/upchunk/dist/upchunk.js $(@D)/upchunk.js
+	cp node_modules/mux-embed/dist/mux.js $(@D)/mux-embed.js
 
 vendor: $(HLS_JS)
 

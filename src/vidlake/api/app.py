@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vidlake import __version__
+from vidlake.analytics.collector import CollectorMetrics
 from vidlake.api import errors
 from vidlake.api.metrics import Metrics
 from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from vidlake.api.routes import (
     analyses,
     assets,
+    collector,
     delivery_usage,
     edits,
     effects,
@@ -89,10 +91,11 @@ def create_app(
     app.state.services = services
     app.state.metrics = Metrics(services)
     app.state.metrics.registry.register(LiveCollector())
+    app.state.collector_metrics = CollectorMetrics(app.state.metrics.registry)
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
-               playback_restrictions, unsupported, master_download, delivery_usage)
+               playback_restrictions, unsupported, master_download, delivery_usage, collector)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}
     app.mount(player.STATIC_PREFIX, player.static_files(), name="console-static")
     app.include_router(playback.router)  # last: its /{playback_id}/{name} paths are catch-alls
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_body_bytes, exempt=UPLOAD_PREFIXES)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_body_bytes, exempt=UPLOAD_PREFIXES,
+                       exempt_paths=(collector.PATH,))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -14,20 +14,22 @@ from vidlake.api.metrics import Metrics
 
 class BodyLimitMiddleware:
     """Refuse request bodies larger than ``limit`` bytes with 413, except on ``exempt`` path prefixes
-    (uploads enforce their own limits).
+    (uploads enforce their own limits) and the exact ``exempt_paths`` (the beacon collector's ``/``).
 
     A declared ``Content-Length`` is checked up front; a body without one (chunked) is counted as it is
     read, and the read that crosses the limit raises :class:`_BodyTooLarge`, an ``HTTPException`` so
     that FastAPI's body parser lets it through (it turns any other error into a 400 "error parsing the
     body") and the app's handler answers 413."""
 
-    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = (),
+                 exempt_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
         self.exempt = exempt
+        self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt) or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

@@ -106,6 +106,23 @@ class Settings(BaseSettings):
         8 * 1024**2, ge=1024, description="Largest subtitle file (SRT/WebVTT) accepted for a text track (bytes).",
     )
 
+    # --- viewer analytics (QoE) -------------------------------------------------------------------
+    analytics_max_beacon_bytes: int = Field(
+        600_000, ge=1024, le=16 * 1024**2,
+        description="Largest mux-embed beacon the collector (POST /) accepts (bytes); larger ones get 413.")
+    analytics_max_beacon_events: int = Field(1000, ge=1, le=100_000,
+                                             description="Most events in one beacon; more get 400.")
+    analytics_beacon_domain: str = Field(
+        "", description="Host[:port] the player page tells mux-embed to send beacons to (its "
+        "beaconCollectionDomain). Default: the page's own host. mux-embed uses plain http only for "
+        "localhost[:port], https otherwise.")
+    analytics_rollup_interval_s: float = Field(
+        5.0, gt=0, le=3600, description="How often new beacon events are rolled up into views (seconds).")
+    analytics_view_timeout_s: float = Field(
+        900.0, gt=0, description="A view that sent nothing for this long is over (seconds).")
+    analytics_event_retention_s: float = Field(
+        7 * 86400.0, gt=0, description="How long raw beacon events are kept after their roll-up (seconds).")
+
     # --- operations ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level.")
     log_format: Literal["json", "text"] = Field("text", description="Log line format.")

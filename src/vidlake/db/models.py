@@ -25,6 +25,8 @@ class Environment(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    #: The public key players put in their beacons (mux-embed's ``env_key``); made on first use.
+    data_env_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
 
 class AccessToken(Base):

@@ -32,6 +32,7 @@ BUILTIN_MODULES = (
     "vidlake.effects.jobs",
     "vidlake.speech.jobs",
     "vidlake.vod.audio_track_job",
+    "vidlake.analytics.rollup",
 )
 
 

@@ -179,8 +179,8 @@ def store(db: Database, parsed: Parsed, user_agent: str | None, received_at: flo
         with db.session() as session:
             for start in range(0, len(values), INSERT_CHUNK):
                 statement = insert(ViewerEvent).values(values[start:start + INSERT_CHUNK]) \
-                    .on_conflict_do_nothing(index_elements=["environment_id", "view_id", "seq"])
-                result = session.execute(statement)
-                inserted += max(0, int(getattr(result, "rowcount", 0) or 0))
+                    .on_conflict_do_nothing(index_elements=["environment_id", "view_id", "seq"]) \
+                    .returning(ViewerEvent.id)  # rowcount is -1 here on psycopg: count what came back
+                inserted += len(session.execute(statement).all())
     duplicates = len(parsed.events) - inserted
     return Stored(stored=inserted, duplicates=duplicates, ignored=parsed.ignored)

@@ -27,7 +27,36 @@ FIRST_WORDS: dict[str, str] = {
 }
 
 #: Further words (two letters) → the word.
-WORDS: dict[str, str] = dict(pair.split("=") for pair in ["ad=ad", "af=affiliate", "ag=aggregate", "ap=api", "al=application", "ao=audio", "ar=architecture", "as=asset", "au=autoplay", "av=average", "bi=bitrate", "bn=brand", "br=break", "bw=browser", "by=bytes", "bz=business", "ca=cached", "cb=cancel", "cc=codec", "cd=code", "cg=category", "ch=changed", "ci=client", "cj=channels", "ck=clicked", "cl=canceled", "cm=cmcd", "cn=config", "co=count", "ce=counter", "cp=complete", "cq=creator", "cr=creative", "cs=captions", "ct=content", "cu=current", "cv=cumulative", "cx=connection", "cz=context", "da=data", "dg=downscaling", "dm=domain", "dn=cdn", "do=downscale", "dr=drm", "dp=dropped", "du=duration", "dv=device", "dy=dynamic", "eb=enabled", "ec=encoding", "ed=edge", "en=end", "eg=engine", "em=embed", "er=error", "ep=experiments", "es=errorcode", "et=errortext", "ee=event", "ev=events", "ex=expires", "ez=exception", "fa=failed", "fi=first", "fm=family", "ft=format", "fp=fps", "fq=frequency", "fr=frame", "fs=fullscreen", "ha=has", "hb=holdback", "he=headers", "ho=host", "hn=hostname", "ht=height", "id=id", "ii=init", "in=instance", "ip=ip", "is=is", "ke=key", "la=language", "lb=labeled", "le=level", "li=live", "ld=loaded", "lo=load", "lw=low", "ls=lists", "lt=latency", "ma=max", "md=media", "me=message", "mf=manifest", "mi=mime", "ml=midroll", "mm=min", "mn=manufacturer", "mo=model", "mp=mode", "ms=ms", "mx=mux", "ne=newest", "nm=name", "no=number", "on=on", "or=origin", "os=os", "pa=paused", "pb=playback", "pd=producer", "pe=percentage", "pf=played", "pg=program", "ph=playhead", "pi=plugin", "pl=preroll", "pn=playing", "po=poster", "pp=pip", "pr=preload", "ps=position", "pt=part", "pv=previous", "py=property", "px=pop", "pz=plan", "ra=rate", "rd=requested", "re=rebuffer", "rf=rendition", "rg=range", "rm=remote", "ro=ratio", "rp=response", "rq=request", "rs=requests", "sa=sample", "sd=skipped", "se=session", "sh=shift", "si=sid", "sk=seek", "sm=stream", "so=source", "sq=sequence", "sr=series", "ss=status", "st=start", "su=startup", "sv=server", "sw=software", "sy=severity", "ta=tag", "tc=tech", "te=text", "tg=target", "th=throughput", "ti=time", "tl=total", "to=to", "tr=track", "tt=title", "ty=type", "ug=upscaling", "un=universal", "up=upscale", "ur=url", "us=user", "va=variant", "vd=viewed", "vi=video", "ve=version", "vw=view", "vr=viewer", "wd=width", "wa=watch", "wt=waiting"])
+WORDS: dict[str, str] = {
+    "ad": "ad", "af": "affiliate", "ag": "aggregate", "ap": "api", "al": "application", "ao": "audio",
+    "ar": "architecture", "as": "asset", "au": "autoplay", "av": "average", "bi": "bitrate", "bn": "brand",
+    "br": "break", "bw": "browser", "by": "bytes", "bz": "business", "ca": "cached", "cb": "cancel", "cc": "codec",
+    "cd": "code", "cg": "category", "ch": "changed", "ci": "client", "cj": "channels", "ck": "clicked",
+    "cl": "canceled", "cm": "cmcd", "cn": "config", "co": "count", "ce": "counter", "cp": "complete",
+    "cq": "creator", "cr": "creative", "cs": "captions", "ct": "content", "cu": "current", "cv": "cumulative",
+    "cx": "connection", "cz": "context", "da": "data", "dg": "downscaling", "dm": "domain", "dn": "cdn",
+    "do": "downscale", "dr": "drm", "dp": "dropped", "du": "duration", "dv": "device", "dy": "dynamic",
+    "eb": "enabled", "ec": "encoding", "ed": "edge", "en": "end", "eg": "engine", "em": "embed", "er": "error",
+    "ep": "experiments", "es": "errorcode", "et": "errortext", "ee": "event", "ev": "events", "ex": "expires",
+    "ez": "exception", "fa": "failed", "fi": "first", "fm": "family", "ft": "format", "fp": "fps", "fq": "frequency",
+    "fr": "frame", "fs": "fullscreen", "ha": "has", "hb": "holdback", "he": "headers", "ho": "host",
+    "hn": "hostname", "ht": "height", "id": "id", "ii": "init", "in": "instance", "ip": "ip", "is": "is",
+    "ke": "key", "la": "language", "lb": "labeled", "le": "level", "li": "live", "ld": "loaded", "lo": "load",
+    "lw": "low", "ls": "lists", "lt": "latency", "ma": "max", "md": "media", "me": "message", "mf": "manifest",
+    "mi": "mime", "ml": "midroll", "mm": "min", "mn": "manufacturer", "mo": "model", "mp": "mode", "ms": "ms",
+    "mx": "mux", "ne": "newest", "nm": "name", "no": "number", "on": "on", "or": "origin", "os": "os",
+    "pa": "paused", "pb": "playback", "pd": "producer", "pe": "percentage", "pf": "played", "pg": "program",
+    "ph": "playhead", "pi": "plugin", "pl": "preroll", "pn": "playing", "po": "poster", "pp": "pip", "pr": "preload",
+    "ps": "position", "pt": "part", "pv": "previous", "py": "property", "px": "pop", "pz": "plan", "ra": "rate",
+    "rd": "requested", "re": "rebuffer", "rf": "rendition", "rg": "range", "rm": "remote", "ro": "ratio",
+    "rp": "response", "rq": "request", "rs": "requests", "sa": "sample", "sd": "skipped", "se": "session",
+    "sh": "shift", "si": "sid", "sk": "seek", "sm": "stream", "so": "source", "sq": "sequence", "sr": "series",
+    "ss": "status", "st": "start", "su": "startup", "sv": "server", "sw": "software", "sy": "severity", "ta": "tag",
+    "tc": "tech", "te": "text", "tg": "target", "th": "throughput", "ti": "time", "tl": "total", "to": "to",
+    "tr": "track", "tt": "title", "ty": "type", "ug": "upscaling", "un": "universal", "up": "upscale", "ur": "url",
+    "us": "user", "va": "variant", "vd": "viewed", "vi": "video", "ve": "version", "vw": "view", "vr": "viewer",
+    "wd": "width", "wa": "watch", "wt": "waiting",
+}
 
 _TOKEN = re.compile(r"\d+|_[^_]*_|..", re.S)
 #: Environment keys: lowercase letters and digits (what the SDK expects of an env key), 128 random bits.
@@ -41,7 +70,7 @@ def expand_key(key: str) -> str:
         return key
     words = [FIRST_WORDS.get(key[0], key[0])]
     rest = key[1:]
-    if key[0] not in FIRST_WORDS and rest.startswith("_"):  # the SDK sends an unknown first word as "word_"
+    if key[0] not in FIRST_WORDS and "_" in key:  # the SDK sends an unknown first word as "word_"
         head, _, rest = key.partition("_")
         words = [head]
     for part in _TOKEN.findall(rest):

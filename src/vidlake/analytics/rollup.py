@@ -156,7 +156,7 @@ def roll_up(services: Services, budget_s: float = BUDGET_S, ctx: JobContext | No
         old = select(ViewerEvent.id).where(ViewerEvent.rolled_up.is_(True),
                                            ViewerEvent.received_at < t - settings.analytics_event_retention_s) \
             .limit(10 * BATCH)
-        pruned = session.execute(delete(ViewerEvent).where(ViewerEvent.id.in_(old))).rowcount or 0
+        pruned = getattr(session.execute(delete(ViewerEvent).where(ViewerEvent.id.in_(old))), "rowcount", 0) or 0
     return {"events": events_done, "views": views_done, "ended_by_timeout": len(silent), "pruned": int(pruned)}
 
 

@@ -17,6 +17,7 @@ from vidlake.api.routes import (
     analyses,
     assets,
     collector,
+    data,
     delivery_usage,
     edits,
     effects,
@@ -39,7 +40,7 @@ from vidlake.api.routes import (
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
-from vidlake.console import asset_pages, live_pages, pages, player, upload_pages
+from vidlake.console import analytics_pages, asset_pages, live_pages, pages, player, upload_pages
 from vidlake.core.settings import Settings
 from vidlake.deliver import usage
 from vidlake.jobs.registry import load_modules
@@ -95,12 +96,13 @@ def create_app(
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
-               playback_restrictions, unsupported, master_download, delivery_usage, collector)
+               playback_restrictions, unsupported, master_download, delivery_usage, collector, data)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)
     app.include_router(pages.router)
     app.include_router(live_pages.router)
+    app.include_router(analytics_pages.router)
     app.include_router(asset_pages.router)
     app.include_router(upload_pages.router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}

@@ -57,6 +57,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "disabled": {"en": "disabled", "zh": "已停用"},
     "preparing": {"en": "preparing", "zh": "处理中"},
     "errored": {"en": "errored", "zh": "出错"},
+    "analytics": {"en": "Viewer analytics", "zh": "观看体验分析"},
 }
 
 

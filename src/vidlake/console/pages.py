@@ -41,7 +41,7 @@ def _layout(lang: str, body: str, principal: Principal | None = None, csrf: str 
         ro = f' <span class="ro">{t("read_only")}</span>' if not principal.can_write else ""
         upload = f'<a href="/console/upload" id="upload-link">{t("upload")}</a>' if principal.can_write else ""
         nav = (f'<a href="/console">{t("assets")}</a><a href="/console/live-streams">{t("live_streams")}</a>'
-               f'{upload}{ro}'
+               f'<a href="/console/analytics" id="analytics-link">{t("analytics")}</a>{upload}{ro}'
                f'<form method="post" action="/console/sign-out" class="inline">'
                f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
                f'<button type="submit" id="sign-out">{t("sign_out")}</button></form>')

@@ -12,7 +12,10 @@
  *   status: "loading" | "waiting" | "ready" | "error", engine: "hls.js" | "native" | null, live: bool,
  *   retries: number,
  *   errors: [{kind, message, detail}], warnings: [...], storyboard: [{start, end, url, x, y, w, h}],
- *   video, hls, previewAt(fraction) }
+ *   video, hls, previewAt(fraction), monitored: bool }
+ *
+ * Viewer analytics: when the page carries an environment key (data-env-key), playback is monitored by
+ * Mux's mux-embed SDK, whose beacons go to data-beacon-domain (this server's collector, POST /).
  * Times are in seconds; storyboard tile geometry in pixels of the sprite image.
  */
 (function () {
@@ -33,8 +36,29 @@
 
   var state = {
     playbackId: cfg.playbackId, status: "loading", engine: null, live: false, retries: 0, errors: [], warnings: [],
-    storyboard: [], video: video, hls: null, previewAt: previewAt
+    storyboard: [], video: video, hls: null, previewAt: previewAt, monitored: false
   };
+  var playerInitTime = Date.now();
+
+  /** Start mux-embed on the video (with the hls.js instance when there is one); once per page. */
+  function monitor(hls) {
+    if (state.monitored || !cfg.envKey || !window.mux || !window.mux.monitor) { return; }
+    var options = {
+      debug: false, beaconCollectionDomain: cfg.beaconDomain,
+      data: {
+        env_key: cfg.envKey, player_name: "Vidlake player", player_version: cfg.version || "",
+        player_init_time: playerInitTime, video_id: cfg.videoId || cfg.playbackId,
+        video_stream_type: cfg.streamType || "on-demand"
+      }
+    };
+    if (hls) { options.hlsjs = hls; options.Hls = window.Hls; }
+    try {
+      window.mux.monitor(video, options);
+      state.monitored = true;
+    } catch (err) {
+      state.warnings.push("mux-embed: " + err);
+    }
+  }
   window.vidlakePlayer = state;
 
   var autoplay = cfg.autoplay === "1";
@@ -134,6 +158,7 @@
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       if (!window.Hls) { state.warnings.push("hls.js is missing (run `make`); using native HLS"); }
       state.engine = "native";
+      monitor(null);
       video.addEventListener("loadedmetadata", function () {
         setLive(video.duration === Infinity);
         if (startTime > 0) { video.currentTime = startTime; }
@@ -152,6 +177,7 @@
     var recovered = false;
     state.engine = "hls.js";
     state.hls = hls;
+    monitor(hls);
     hls.on(Hls.Events.ERROR, function (_event, data) {
       if (!data.fatal) {
         state.warnings.push(data.type + ": " + data.details);

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"
 def beacon(env_key: str, view: int, seq: int) -> bytes:
     events = []
     for i in range(10):
-        events.append({"e": "timeupdate" if i else "playing", "xid": f"bench-view-{view}", "xsqno": seq + i,
+        name = "viewstart" if seq == 0 and i == 0 else "playing" if i == 1 and seq == 0 else "timeupdate"
+        events.append({"e": name, "xid": f"bench-view-{view}", "xsqno": seq + i,
                        "ake": env_key, "uti": int(time.time() * 1000), "psqno": seq + i, "xwati": 1000 * (seq + i),
                        "pphti": 900 * (seq + i), "vtt": "基准测试 bench", "pswd": 1280, "psht": 720,
                        "mvrid": f"viewer-{view % 50}", "pnm": "Vidlake player", "xtitofifr": 420,

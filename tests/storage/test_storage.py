@@ -123,3 +123,13 @@ def test_open_range(storage: Storage) -> None:
         assert fh.read() == data[100:1100]
     with storage.open_range("r/blob", 10_000, 10_239) as fh:
         assert fh.read() == data[10_000:]
+
+
+def test_concurrent_checks_never_fail(storage: Storage) -> None:
+    """Health probes arrive at once (load balancer + orchestrator); one shared probe file made them race
+    (a 503 from /healthz under 200 requests per second, found by bench/collector.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: storage.check(), range(400)))
+    assert list(storage.list("")) == []  # no probe left behind

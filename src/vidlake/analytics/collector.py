@@ -5,12 +5,14 @@ A beacon is ``{"metadata": {...}, "events": [{...}, ...]}`` with the SDK's abbre
 key (``ake``) and view sequence number (``xsqno``); events without a view (the SDK sends some between
 views) are ignored. A beacon with any malformed event is refused whole, so nothing is stored half.
 The same (environment, view, sequence number) is stored once: mux-embed may send a view's last beacon
-twice (``fetch`` and then ``sendBeacon`` on page hide).
+twice (``fetch`` and then ``sendBeacon`` on page hide). Accepted events are written in batches by
+:class:`BeaconWriter`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ MAX_USER_AGENT = 512
 INSERT_CHUNK = 500
 #: Seconds an env key → environment lookup is remembered in this process.
 KEY_CACHE_S = 30.0
+
+log = logging.getLogger(__name__)
 
 
 class BeaconError(InvalidParameters):
@@ -129,6 +133,12 @@ class _KeyCache:
         self._lock = threading.Lock()
         self._known: dict[str, tuple[str, float]] = {}
 
+    def cached(self, env_key: str) -> bool:
+        """Whether ``env_key`` is known without asking the database."""
+        with self._lock:
+            hit = self._known.get(env_key)
+        return hit is not None and time.monotonic() - hit[1] < KEY_CACHE_S
+
     def lookup(self, db: Database, env_key: str) -> str | None:
         t = time.monotonic()
         with self._lock:
@@ -148,11 +158,10 @@ class _KeyCache:
 KEY_CACHE = _KeyCache()
 
 
-def store(db: Database, parsed: Parsed, user_agent: str | None, received_at: float) -> Stored:
-    """Append ``parsed``'s events (one statement per :data:`INSERT_CHUNK` rows, one transaction).
+def resolve(db: Database, parsed: Parsed, user_agent: str | None, received_at: float) -> list[dict[str, Any]]:
+    """The rows to append for ``parsed`` (one per (environment, view, sequence number) in the beacon).
 
-    Raises :class:`BeaconError` (reason ``unknown_env_key``) before storing anything when an event's
-    environment key is unknown."""
+    Raises :class:`BeaconError` (reason ``unknown_env_key``) when an event's environment key is unknown."""
     envs: dict[str, str] = {}
     for i, event in enumerate(parsed.events):
         env_key = event["ake"]
@@ -172,15 +181,100 @@ def store(db: Database, parsed: Parsed, user_agent: str | None, received_at: flo
                      "viewer_time": _int(viewer_time) if viewer_time is not None else None,
                      "received_at": received_at, "user_agent": agent if not rows else None,
                      "data": event, "rolled_up": False}
-    values = list(rows.values())
+    return list(rows.values())
+
+
+def insert(db: Database, values: list[dict[str, Any]]) -> int:
+    """Append ``values`` (one statement per :data:`INSERT_CHUNK` rows, one transaction); rows whose
+    (environment, view, sequence number) is stored already are dropped. Returns the rows stored."""
     inserted = 0
     if values:
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        insert_ = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         with db.session() as session:
             for start in range(0, len(values), INSERT_CHUNK):
-                statement = insert(ViewerEvent).values(values[start:start + INSERT_CHUNK]) \
+                statement = insert_(ViewerEvent).values(values[start:start + INSERT_CHUNK]) \
                     .on_conflict_do_nothing(index_elements=["environment_id", "view_id", "seq"]) \
                     .returning(ViewerEvent.id)  # rowcount is -1 here on psycopg: count what came back
                 inserted += len(session.execute(statement).all())
-    duplicates = len(parsed.events) - inserted
-    return Stored(stored=inserted, duplicates=duplicates, ignored=parsed.ignored)
+    return inserted
+
+
+def store(db: Database, parsed: Parsed, user_agent: str | None, received_at: float) -> Stored:
+    """Append ``parsed``'s events now (the collector batches them through :class:`BeaconWriter`)."""
+    values = resolve(db, parsed, user_agent, received_at)
+    inserted = insert(db, values)
+    return Stored(stored=inserted, duplicates=len(parsed.events) - inserted, ignored=parsed.ignored)
+
+
+class BeaconWriter:
+    """Appends accepted rows in batches: a thread writes whatever arrived every ``interval_s`` seconds
+    (or at once past :data:`FLUSH_ROWS` rows), so a beacon costs its parse, not a transaction.
+
+    A beacon answered 200 is in memory until the next write: :meth:`close` (server shutdown) writes
+    what is left; a killed API process loses at most ``interval_s`` of beacons (mux-embed never resends
+    an answered beacon either way). A failed write is retried with the next batch, up to
+    :data:`MAX_PENDING_ROWS` rows held; beyond that the oldest are dropped and counted."""
+
+    FLUSH_ROWS = 5000
+    MAX_PENDING_ROWS = 500_000
+
+    def __init__(self, db: Database, metrics: CollectorMetrics | None, interval_s: float = 0.25) -> None:
+        self.db = db
+        self.metrics = metrics
+        self.interval_s = interval_s
+        self._rows: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Queue ``rows`` for the next write."""
+        with self._cond:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="beacon-writer", daemon=True)
+                self._thread.start()
+            self._rows.extend(rows)
+            if len(self._rows) >= self.FLUSH_ROWS:
+                self._cond.notify()
+
+    def flush(self) -> int:
+        """Write what is queued now; returns the rows stored."""
+        with self._cond:
+            rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            stored = insert(self.db, rows)
+        except Exception:
+            log.exception("writing %d beacon events failed; retrying with the next batch", len(rows))
+            with self._cond:
+                self._rows = rows + self._rows
+                dropped = max(0, len(self._rows) - self.MAX_PENDING_ROWS)
+                del self._rows[:dropped]
+            if dropped and self.metrics is not None:
+                self.metrics.events.labels("dropped").inc(dropped)
+            return 0
+        if self.metrics is not None:
+            self.metrics.events.labels("stored").inc(stored)
+            self.metrics.events.labels("duplicate").inc(len(rows) - stored)
+        return stored
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._closed:
+                    self._cond.wait(self.interval_s)
+                closed = self._closed
+            self.flush()
+            if closed:
+                return
+
+    def close(self) -> None:
+        """Write what is left and stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
+        self.flush()

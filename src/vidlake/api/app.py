@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vidlake import __version__
-from vidlake.analytics.collector import CollectorMetrics
+from vidlake.analytics.collector import BeaconWriter, CollectorMetrics
 from vidlake.api import errors
 from vidlake.api.metrics import Metrics
 from vidlake.api.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -73,6 +73,7 @@ def create_app(
         if ensure_bootstrap(services.db, settings.bootstrap_pair):
             log.info("created the bootstrap access token")
         yield
+        app.state.beacon_writer.close()  # accepted beacon events not written yet
         try:
             usage.COUNTER.flush(services, force=True)  # this process's delivery counts not yet written
         except Exception:
@@ -93,6 +94,7 @@ def create_app(
     app.state.metrics = Metrics(services)
     app.state.metrics.registry.register(LiveCollector())
     app.state.collector_metrics = CollectorMetrics(app.state.metrics.registry)
+    app.state.beacon_writer = BeaconWriter(services.db, app.state.collector_metrics)
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,

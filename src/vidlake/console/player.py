@@ -60,6 +60,7 @@ CSP_PARTS = [
 ]
 CSP = "; ".join(CSP_PARTS).format(beacons="")
 PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
@@ -137,7 +138,9 @@ def beacon_origin(domain: str) -> str:
 
 def monitoring(request: Request, playback_id: str) -> dict[str, str] | None:
     """mux-embed settings for ``playback_id``'s page (None for an unknown playback id: no beacons)."""
-    services: Services = request.app.state.services
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:  # the page's router mounted on its own (no database)
+        return None
     with services.db.session() as session:
         pid = session.get(PlaybackId, playback_id)
         if pid is None:

@@ -152,9 +152,10 @@ class LocalStorage:
     def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".vidlake-check"
-            probe.write_bytes(b"ok")
-            probe.unlink()
+            # One probe file per call: concurrent health checks must not delete each other's.
+            fd, name = tempfile.mkstemp(prefix=".vidlake-check-", dir=self.root)
+            os.close(fd)
+            os.unlink(name)
         except OSError as exc:
             raise _translate(exc, ".vidlake-check") from exc
 

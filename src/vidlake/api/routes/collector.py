@@ -34,7 +34,8 @@ def _refuse(request: Request, status: int, type_: str, message: str, reason: str
 
 @router.post(PATH, summary="QoE beacon collector (mux-embed)", response_model=None)
 async def collect(request: Request) -> Response:
-    """Store one mux-embed beacon's events; 200 with what was stored, 4xx (nothing stored) otherwise."""
+    """Accept one mux-embed beacon's events (written in batches, see :class:`~vidlake.analytics.collector.
+    BeaconWriter`); 200 with how many were accepted, 4xx (nothing kept) otherwise."""
     services: Services = request.app.state.services
     settings = services.settings
     limit = settings.analytics_max_beacon_bytes
@@ -48,17 +49,19 @@ async def collect(request: Request) -> Response:
             return _refuse(request, 413, "payload_too_large", f"body: larger than {limit} bytes", "oversized")
     try:
         parsed = collector.parse(bytes(body), settings.analytics_max_beacon_events)
-        result = await run_in_threadpool(collector.store, services.db, parsed, request.headers.get("user-agent"),
-                                         now())
+        received = now()
+        agent = request.headers.get("user-agent")
+        if all(collector.KEY_CACHE.cached(e["ake"]) for e in parsed.events):  # the usual case: no database
+            rows = collector.resolve(services.db, parsed, agent, received)
+        else:
+            rows = await run_in_threadpool(collector.resolve, services.db, parsed, agent, received)
     except collector.BeaconError as exc:
         return _refuse(request, 400, "invalid_parameters", exc.messages[0], exc.reason)
+    request.app.state.beacon_writer.add(rows)
     metrics: collector.CollectorMetrics = request.app.state.collector_metrics
     metrics.beacons.labels("accepted").inc()
-    metrics.events.labels("stored").inc(result.stored)
-    metrics.events.labels("duplicate").inc(result.duplicates)
-    metrics.events.labels("ignored").inc(result.ignored)
-    return JSONResponse({"data": {"stored": result.stored, "duplicates": result.duplicates,
-                                  "ignored": result.ignored}}, headers=CORS)
+    metrics.events.labels("ignored").inc(parsed.ignored)
+    return JSONResponse({"data": {"accepted": len(rows), "ignored": parsed.ignored}}, headers=CORS)
 
 
 @router.options(PATH, include_in_schema=False)

@@ -40,7 +40,16 @@ from vidlake.api.routes import (
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
-from vidlake.console import analytics_pages, asset_pages, live_pages, pages, player, upload_pages
+from vidlake.console import (
+    analytics_pages,
+    asset_pages,
+    live_pages,
+    pages,
+    player,
+    system_pages,
+    upload_pages,
+    webhook_pages,
+)
 from vidlake.core.settings import Settings
 from vidlake.deliver import usage
 from vidlake.jobs.registry import load_modules
@@ -105,6 +114,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(live_pages.router)
     app.include_router(analytics_pages.router)
+    app.include_router(system_pages.router)
+    app.include_router(webhook_pages.router)
     app.include_router(asset_pages.router)
     app.include_router(upload_pages.router)
     app.include_router(player.router)  # before playback: /player/{id} would match /{playback_id}/{name}

@@ -7,11 +7,11 @@ from __future__ import annotations
 from html import escape
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from vidlake.api.deps import ServicesDep
 from vidlake.console import i18n
-from vidlake.console.pages import _current, _html, _lang, _layout
+from vidlake.console.context import PageContext, page_context
 from vidlake.vod import assets as asset_svc
 
 router = APIRouter(prefix="/console/assets", tags=["console"], include_in_schema=False)
@@ -20,14 +20,10 @@ router = APIRouter(prefix="/console/assets", tags=["console"], include_in_schema
 @router.get("/{asset_id}", response_class=HTMLResponse)
 def asset_page(asset_id: str, request: Request, services: ServicesDep) -> Response:
     """One asset of the session's environment (404 page otherwise)."""
-    lang = _lang(request)
-    current = _current(request, services)
-    if current is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
-    principal, found = current
-
-    def t(k: str) -> str:
-        return escape(i18n.t(lang, k))
+    ctx = page_context(request, services)
+    if not isinstance(ctx, PageContext):
+        return ctx
+    lang, principal, t = ctx.lang, ctx.principal, ctx.t
     with services.db.session() as db:
         asset = asset_svc.get_asset(db, principal.environment_id, asset_id)
         data = asset_svc.asset_public(db, asset)
@@ -50,7 +46,7 @@ def asset_page(asset_id: str, request: Request, services: ServicesDep) -> Respon
     if principal.can_write:
         delete = (f'<details class="danger"><summary>{t("delete")}</summary><p>{t("confirm_delete")}</p>'
                   f'<form method="post" action="/console/assets/{escape(asset.id)}/delete">'
-                  f'<input type="hidden" name="csrf" value="{escape(found.csrf)}">'
+                  f'{ctx.csrf_input()}'
                   f'<button type="submit" id="confirm-delete">{t("delete")}</button></form></details>')
     status = escape(i18n.MESSAGES.get(data["status"], {}).get(lang, data["status"]))
     body = (f'<h1><code>{escape(asset.id)}</code></h1><p>{escape(asset.passthrough or "")}</p>'
@@ -61,7 +57,7 @@ def asset_page(asset_id: str, request: Request, services: ServicesDep) -> Respon
             + f'<h2>{t("playback_ids")}</h2><ul>{ids}</ul>'
             + (f'<h2>{t("tracks")}</h2><ul>{tracks}</ul>' if tracks else "")
             + (f'<h2>{t("static_mp4")}</h2><ul>{mp4}</ul>' if mp4 else "") + delete)
-    return _html(_layout(lang, body, principal, found.csrf))
+    return ctx.page(body)
 
 
 def _embed(base: str, playback_id: str) -> str:

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from vidlake.api.deps import ServicesDep
 from vidlake.api.schemas.live import LiveStreamCreate
 from vidlake.console import i18n
-from vidlake.console.pages import _current, _html, _lang, _layout, _write_check
+from vidlake.console.context import PageContext, page_context
+from vidlake.console.pages import _current, _lang, _write_check
 from vidlake.live import ingest
 from vidlake.live import streams as svc
 
@@ -32,16 +33,12 @@ def _ingest_urls(services: ServicesDep) -> tuple[str, str]:
 @router.get("", response_class=HTMLResponse)
 def live_streams_page(request: Request, services: ServicesDep) -> Response:
     """The environment's live streams, newest first."""
-    lang = _lang(request)
-    current = _current(request, services)
-    if current is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
-    principal, found = current
-
-    def t(k: str) -> str:
-        return escape(i18n.t(lang, k))
+    ctx = page_context(request, services)
+    if not isinstance(ctx, PageContext):
+        return ctx
+    lang, principal, t = ctx.lang, ctx.principal, ctx.t
     rtmp, srt = _ingest_urls(services)
-    csrf = f'<input type="hidden" name="csrf" value="{escape(found.csrf)}">'
+    csrf = ctx.csrf_input()
     rows = []
     with services.db.session() as db:
         for s in svc.list_live_streams(db, principal.environment_id, 0, 100, None):
@@ -59,7 +56,7 @@ def live_streams_page(request: Request, services: ServicesDep) -> Response:
     table = (f'<table><thead><tr><th>ID</th><th>{t("status")}</th><th>{t("stream_key")}</th>'
              f'<th>{t("created")}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
              if rows else f'<p>{t("none")}</p>')
-    return _html(_layout(lang, f'<h1>{t("live_streams")}</h1>{create}{table}', principal, found.csrf))
+    return ctx.page(f'<h1>{t("live_streams")}</h1>{create}{table}')
 
 
 @router.post("")

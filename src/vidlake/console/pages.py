@@ -41,7 +41,11 @@ def _layout(lang: str, body: str, principal: Principal | None = None, csrf: str 
         ro = f' <span class="ro">{t("read_only")}</span>' if not principal.can_write else ""
         upload = f'<a href="/console/upload" id="upload-link">{t("upload")}</a>' if principal.can_write else ""
         nav = (f'<a href="/console">{t("assets")}</a><a href="/console/live-streams">{t("live_streams")}</a>'
-               f'<a href="/console/analytics" id="analytics-link">{t("analytics")}</a>{upload}{ro}'
+               f'<a href="/console/analytics" id="analytics-link">{t("analytics")}</a>'
+               f'<a href="/console/jobs" id="jobs-link">{t("jobs")}</a>'
+               f'<a href="/console/webhooks" id="webhooks-link">{t("webhooks")}</a>'
+               f'<a href="/console/tokens" id="tokens-link">{t("tokens")}</a>'
+               f'<a href="/console/usage" id="usage-link">{t("usage")}</a>{upload}{ro}'
                f'<form method="post" action="/console/sign-out" class="inline">'
                f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
                f'<button type="submit" id="sign-out">{t("sign_out")}</button></form>')

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from vidlake.api.deps import ServicesDep
 from vidlake.console import i18n
-from vidlake.console.pages import _current, _html, _lang, _layout, _write_check
+from vidlake.console.context import PageContext, page_context
+from vidlake.console.pages import _current, _lang, _write_check
 from vidlake.console.player import STATIC_PREFIX
 from vidlake.vod import uploads
 
@@ -26,21 +27,20 @@ JS_KEYS = ("uploaded", "cancelled", "failed", "cancel")
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request, services: ServicesDep) -> Response:
     """The drop zone (write sessions only: read-only ones are sent to the assets list)."""
-    lang = _lang(request)
-    current = _current(request, services)
-    if current is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
-    principal, found = current
-    if not principal.can_write:
+    ctx = page_context(request, services)
+    if not isinstance(ctx, PageContext):
+        return ctx
+    lang = ctx.lang
+    if not ctx.principal.can_write:
         return RedirectResponse("/console", status_code=303)
     messages = escape(json.dumps({k: i18n.t(lang, k) for k in JS_KEYS}, ensure_ascii=False))
     body = (f'<h1>{escape(i18n.t(lang, "upload"))}</h1>'
-            f'<label id="drop-zone" class="drop" data-csrf="{escape(found.csrf)}" data-chunk-kib="{CHUNK_KIB}" '
+            f'<label id="drop-zone" class="drop" data-csrf="{escape(ctx.csrf)}" data-chunk-kib="{CHUNK_KIB}" '
             f'data-messages="{messages}">{escape(i18n.t(lang, "drop_here"))}'
             f'<input type="file" id="files" multiple accept="video/*,audio/*"></label><ul id="upload-list"></ul>'
             f'<script src="{STATIC_PREFIX}/vendor/upchunk.js"></script>'
             f'<script src="{STATIC_PREFIX}/console-upload.js"></script>')
-    return _html(_layout(lang, body, principal, found.csrf))
+    return ctx.page(body)
 
 
 @router.post("/uploads")

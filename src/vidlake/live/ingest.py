@@ -1,14 +1,12 @@
 """The live ingest owner: the RTMP and SRT servers, the map of live sessions, the reconcile loop.
 
-One process (``vidlake serve``) owns an :class:`LiveIngest`; it runs the RTMP server on its own
-asyncio loop in a thread (:meth:`LiveIngest.start_in_thread`). API routes reach it through
-:func:`current` and its thread-safe methods (:meth:`kick_key`, :meth:`complete`, :meth:`health`).
+One process (``vidlake serve``) owns an :class:`LiveIngest`, running its servers on an asyncio loop in a thread
+(:meth:`LiveIngest.start_in_thread`); API routes use :func:`current` and its thread-safe methods.
 
 A publish on an idle stream opens a *live session* (:mod:`vidlake.live.session`); each publish inside
 it is a *run* (:class:`~vidlake.live.run.RunTarget`) whose outputs :class:`~vidlake.live.output.SessionOutput`
 lists and publishes; the session ends when the publisher has been gone for ``reconnect_window`` seconds
-(or on ``complete``/disable/delete). The stream's state changes are :mod:`vidlake.live.states`'; the
-recording is finished by :mod:`vidlake.live.recording`.
+(or on ``complete``/disable/delete). See :mod:`vidlake.live.states` and :mod:`vidlake.live.recording`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How many of the Video/System operations that mux-python calls a Vidlake app serves.
+"""How many of the Video/System (or, with ``--data``, Data) operations that mux-python calls a Vidlake app serves.
 
 Every ``call_api('<path>', '<METHOD>', ...)`` of mux-python's Video and System API classes is one
 operation (79 in mux-python 5.1.2). An operation is *served* when the app has a route for its method
@@ -22,6 +22,11 @@ VIDEO_SYSTEM_MODULES = (
     "playback_id_api", "playback_restrictions_api", "signing_keys_api", "spaces_api",
     "transcription_vocabularies_api", "url_signing_keys_api", "web_inputs_api",
 )
+#: mux-python's Data (Mux Data) API modules, counted with ``--data``.
+DATA_MODULES = (
+    "metrics_api", "video_views_api", "dimensions_api", "errors_api", "filters_api", "exports_api",
+    "incidents_api", "real_time_api", "monitoring_api", "annotations_api",
+)
 _CALL = re.compile(r"call_api\(\s*'([^']+)',\s*'([A-Z]+)'")
 UNSUPPORTED_TAG = "not supported"
 
@@ -36,17 +41,17 @@ class Operation:
     status: str
 
 
-def sdk_operations() -> list[tuple[str, str, str]]:
-    """(module, HTTP method, path with ``{PARAM}`` placeholders) of every call in mux-python."""
+def sdk_operations(modules: tuple[str, ...] = VIDEO_SYSTEM_MODULES) -> list[tuple[str, str, str]]:
+    """(module, HTTP method, path with ``{PARAM}`` placeholders) of every call in mux-python's ``modules``."""
     folder = Path(mux_python.__file__).parent / "api"
     out = []
-    for module in VIDEO_SYSTEM_MODULES:
+    for module in modules:
         for path, method in _CALL.findall((folder / f"{module}.py").read_text()):
             out.append((module, method, path))
     return out
 
 
-def coverage() -> list[Operation]:
+def coverage(data: bool = False) -> list[Operation]:
     """Each SDK operation matched against the OpenAPI paths of a fresh app (on a temporary data dir)."""
     from vidlake.api.app import create_app
     from vidlake.core.settings import Settings
@@ -57,9 +62,9 @@ def coverage() -> list[Operation]:
         upgrade(settings.database_url)
         spec = create_app(settings).openapi()["paths"]
     routes = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), ops) for path, ops in spec.items()
-              if path.startswith(("/video/", "/system/"))]
+              if path.startswith(("/data/",) if data else ("/video/", "/system/"))]
     result = []
-    for module, method, path in sdk_operations():
+    for module, method, path in sdk_operations(DATA_MODULES if data else VIDEO_SYSTEM_MODULES):
         concrete = re.sub(r"\{[A-Z_]+\}", "x1", path)
         status = "missing"
         for pattern, ops in routes:
@@ -75,8 +80,9 @@ def main() -> None:
     """Print the counts (and with ``--list`` every operation)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--list", action="store_true", help="print every operation with its status")
+    parser.add_argument("--data", action="store_true", help="the Data (Mux Data) operations instead")
     args = parser.parse_args()
-    ops = coverage()
+    ops = coverage(data=args.data)
     if args.list:
         for op in ops:
             print(f"{op.status:12} {op.method:6} {op.path}")

@@ -88,7 +88,7 @@ def _api(server: VidlakeServer) -> mux_python.ApiClient:
 
 @pytest.mark.slow
 def test_views_from_mux_embed_in_chromium_reach_the_data_api(server: VidlakeServer, asset: dict[str, Any]) -> None:
-    from browser import chromium_browser
+    from browser import chromium_browser, console_sign_in
 
     pid = asset["playback_ids"][0]["id"]
     page_url = f"http://localhost:{server.port}/player/{pid}?autoplay=1&muted=1"
@@ -138,6 +138,12 @@ def test_views_from_mux_embed_in_chromium_reach_the_data_api(server: VidlakeServ
     assert [(b.field, b.views) for b in by_browser] == [("Chrome", 2)]
     series = metrics_api.get_metric_timeseries_data("views", group_by="minute", **scoped).data
     assert sum(int(row[2]) for row in series) == 2
+    dimensions = mux_python.DimensionsApi(_api(server))
+    assert "browser" in dimensions.list_dimensions().data.basic
+    values = dimensions.list_dimension_values("browser", **scoped).data
+    assert [(v.value, v.total_count) for v in values] == [("Chrome", 2)]
+    (error,) = mux_python.ErrorsApi(_api(server)).list_errors(**scoped).data
+    assert error.count == 1 and error.percentage == pytest.approx(0.5) and error.message, error
     with server.client() as c:
         r = c.get("/data/v1/metrics/no_such_metric/overall")
         assert r.status_code == 400 and r.json()["error"]["messages"][0].startswith("METRIC_ID")
@@ -153,11 +159,7 @@ def test_views_from_mux_embed_in_chromium_reach_the_data_api(server: VidlakeServ
     artifacts.mkdir(parents=True, exist_ok=True)
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="zh-CN")
-        page.goto(f"{server.url}/console/sign-in")
-        page.fill("#token-form input[name=token_id]", server.token_id)
-        page.fill("#token-form input[name=token_secret]", server.token_secret)
-        page.click("#token-form button[type=submit]")
-        page.wait_for_url(f"{server.url}/console")
+        console_sign_in(page, server.url, server.token_id, server.token_secret)
         page.click("#analytics-link")
         page.wait_for_url(f"{server.url}/console/analytics")
         assert page.locator("h1").inner_text() == "观看体验分析"

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from browser import chromium_browser
+from browser import chromium_browser, console_sign_in
 from live_support import publish
 from media import FileServer, make_av
 from services import VidlakeServer
@@ -80,11 +81,7 @@ def test_asset_detail_plays_in_the_console(server: VidlakeServer, tmp_path: Path
     assert data["status"] == "ready", data
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1000, "height": 900})
-        page.goto(f"{server.url}/console/sign-in")
-        page.fill("#token-form input[name=token_id]", server.token_id)
-        page.fill("#token-form input[name=token_secret]", server.token_secret)
-        page.click("#token-form button[type=submit]")
-        page.wait_for_url(f"{server.url}/console")
+        console_sign_in(page, server.url, server.token_id, server.token_secret)
         page.click(f"tr[data-asset-id='{data['id']}'] a")
         page.wait_for_url(f"{server.url}/console/assets/{data['id']}")
         frame = page.frame_locator("iframe.player")
@@ -106,11 +103,7 @@ def test_upload_two_files_by_drop_zone_and_they_become_ready(server: VidlakeServ
         make_av(clip, seconds=3 + i)
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 900, "height": 700})
-        page.goto(f"{server.url}/console/sign-in")
-        page.fill("#token-form input[name=token_id]", server.token_id)
-        page.fill("#token-form input[name=token_secret]", server.token_secret)
-        page.click("#token-form button[type=submit]")
-        page.wait_for_url(f"{server.url}/console")
+        console_sign_in(page, server.url, server.token_id, server.token_secret)
         page.click("#upload-link")
         page.wait_for_url(f"{server.url}/console/upload")
         page.set_input_files("#drop-zone input[type=file]", [str(c) for c in clips])
@@ -136,11 +129,7 @@ def test_create_live_stream_and_see_it_go_active(server: VidlakeServer) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 900, "height": 700})
-        page.goto(f"{server.url}/console/sign-in")
-        page.fill("#token-form input[name=token_id]", server.token_id)
-        page.fill("#token-form input[name=token_secret]", server.token_secret)
-        page.click("#token-form button[type=submit]")
-        page.wait_for_url(f"{server.url}/console")
+        console_sign_in(page, server.url, server.token_id, server.token_secret)
         page.goto(f"{server.url}/console/live-streams")
         before = page.locator("tr[data-stream-id]").count()
         page.click("#create-stream button")
@@ -169,3 +158,32 @@ def test_create_live_stream_and_see_it_go_active(server: VidlakeServer) -> None:
         finally:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1200, 390])
+def test_admin_pages_in_both_languages(server: VidlakeServer, width: int) -> None:
+    """Jobs, webhooks, tokens, usage and analytics pages render (screenshots per language and width) and a
+    token made through the form works against the API."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": width, "height": 900}, locale="en-US")
+        console_sign_in(page, server.url, server.token_id, server.token_secret)
+        for lang, heading in (("en", "Access tokens"), ("zh", "访问令牌")):
+            if lang == "zh":
+                page.click("#lang-switch")
+                page.wait_for_url(f"{server.url}/console")
+            page.click("#tokens-link")
+            page.wait_for_url(f"{server.url}/console/tokens")
+            assert page.locator("h1").inner_text() == heading
+            page.fill("#create-token input[name=name]", f"browser {lang} {width}")
+            page.click("#create-token button")
+            secret = page.locator("code.token-secret").inner_text()
+            token_id = page.locator("#new-token code").first.inner_text()
+            assert httpx.get(f"{server.url}/video/v1/assets", auth=(token_id, secret)).status_code == 200
+            page.screenshot(path=str(ARTIFACTS / f"tokens-{lang}-{width}.png"), full_page=True)
+            for name in ("jobs", "webhooks", "usage", "analytics"):
+                page.click(f"#{name}-link")
+                page.wait_for_url(f"{server.url}/console/{name}")
+                assert page.locator("h1").count() == 1
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)

@@ -27,3 +27,12 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def console_sign_in(page: Any, base_url: str, token_id: str, token_secret: str) -> None:
+    """Sign ``page`` in to the console at ``base_url`` through the token form; waits for the assets list."""
+    page.goto(f"{base_url}/console/sign-in")
+    page.fill("#token-form input[name=token_id]", token_id)
+    page.fill("#token-form input[name=token_secret]", token_secret)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/console")

@@ -8,6 +8,7 @@ Units as Mux: times in milliseconds, percentages and scores as fractions (0-1), 
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections import defaultdict
 from typing import Annotated, Any, Literal
 
@@ -192,3 +193,49 @@ def get_video_view(principal: PrincipalDep, session: SessionDep,
         "watched": view.started, "events": timeline,
     })
     return {"data": data, "timeframe": [int(view.view_start), int(view.view_end) + 1], "total_row_count": None}
+
+
+@router.get("/dimensions")
+def list_dimensions(principal: PrincipalDep) -> dict[str, Any]:
+    """The dimensions views can be broken down and filtered by (all ``basic``: Vidlake has no others)."""
+    return {"data": {"basic": list(query.DIMENSIONS), "advanced": []}, "total_row_count": len(query.DIMENSIONS),
+            "timeframe": None}
+
+
+@router.get("/dimensions/{dimension_id}")
+def list_dimension_values(principal: PrincipalDep, session: SessionDep,
+                          dimension_id: Annotated[str, PathParam(max_length=64)], timeframe: TimeframeQ = None,
+                          filters: FiltersQ = None, page: Page = Depends(page_params)) -> dict[str, Any]:
+    """The values ``dimension_id`` took in the timeframe's views, most views first."""
+    column = query.dimension(dimension_id, "DIMENSION_ID")
+    window = query.timeframe(timeframe, now())
+    counts: dict[str, int] = defaultdict(int)
+    for view in query.views(session, principal.environment_id, window, filters):
+        value = getattr(view, column.key)
+        if value is not None:
+            counts[value] += 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {"data": [{"value": v, "total_count": n} for v, n in ordered[page.offset:page.offset + page.limit]],
+            "total_row_count": len(ordered), "timeframe": list(window)}
+
+
+@router.get("/errors")
+def list_errors(principal: PrincipalDep, session: SessionDep, timeframe: TimeframeQ = None,
+                filters: FiltersQ = None) -> dict[str, Any]:
+    """The fatal player errors of the timeframe's views: per (player error code, message) how many views
+    failed with it and their share of all views, newest occurrence first. ``id`` is stable for a given
+    code and message (CRC-32 of both)."""
+    window = query.timeframe(timeframe, now())
+    rows = query.views(session, principal.environment_id, window, filters)
+    groups: dict[tuple[str, str], list[VideoView]] = defaultdict(list)
+    for view in rows:
+        if view.failed:
+            groups[(view.error_code or "", view.error_message or "")].append(view)
+    out = []
+    for (code, message), members in groups.items():
+        out.append({"id": zlib.crc32(f"{code}\n{message}".encode()), "player_error_code": code or None,
+                    "code": int(code) if code.isdigit() else None, "message": message or None,
+                    "description": None, "notes": None, "count": len(members),
+                    "percentage": len(members) / len(rows), "last_seen": _iso(max(v.view_end for v in members))})
+    out.sort(key=lambda e: str(e["last_seen"]), reverse=True)
+    return {"data": out, "total_row_count": len(out), "timeframe": list(window)}

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from vidlake.analytics import collector, keys, rollup
 from vidlake.core.settings import Settings
@@ -69,3 +69,22 @@ def test_a_fatal_error_fails_the_view(services: Services) -> None:
         view = session.get(VideoView, "view-2")
         assert view is not None and view.failed and view.error_message == "manifestLoadError"
         assert view.playback_success_score == 0.0 and not view.exit_before_start
+
+
+def test_unknown_keys_are_remembered_not_looked_up_per_beacon(services: Services) -> None:
+    """A made-up key is answered from the cache after its first lookup (a flood of bogus keys costs one
+    query per key and half-minute); a real key resolves to its environment."""
+    bogus = keys.new_env_key()  # the cache is process-wide: a key of its own per run
+    assert not collector.KEY_CACHE.cached(bogus)
+    assert collector.KEY_CACHE.lookup(services.db, bogus) is None
+    assert collector.KEY_CACHE.cached(bogus)
+    with services.db.session() as session:  # cannot happen (keys are made by the server): shows the cache
+        session.execute(update(Environment).where(Environment.id == "env1").values(data_env_key=bogus))
+    assert collector.KEY_CACHE.lookup(services.db, bogus) is None
+    with services.db.session() as session:
+        real = keys.env_key_for(session, "env1")
+    assert real == bogus
+    fresh = keys.new_env_key()
+    with services.db.session() as session:
+        session.execute(update(Environment).where(Environment.id == "env1").values(data_env_key=fresh))
+    assert collector.KEY_CACHE.lookup(services.db, fresh) == "env1"

@@ -127,31 +127,36 @@ def parse(body: bytes, max_events: int) -> Parsed:
 
 
 class _KeyCache:
-    """env key → environment id, remembered for :data:`KEY_CACHE_S` seconds (only keys that exist)."""
+    """env key → environment id (or ``None``: no such key), remembered for :data:`KEY_CACHE_S` seconds.
+
+    Unknown keys are remembered too, so that a flood of beacons with made-up keys costs one database lookup
+    per key and half-minute, not one per beacon (keys are random and made by the server: a key that was
+    unknown cannot become known later)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[str, float]] = {}
+        self._known: dict[str, tuple[str | None, float]] = {}
 
-    def cached(self, env_key: str) -> bool:
-        """Whether ``env_key`` is known without asking the database."""
+    def _hit(self, env_key: str, t: float) -> tuple[str | None, float] | None:
         with self._lock:
             hit = self._known.get(env_key)
-        return hit is not None and time.monotonic() - hit[1] < KEY_CACHE_S
+        return hit if hit is not None and t - hit[1] < KEY_CACHE_S else None
+
+    def cached(self, env_key: str) -> bool:
+        """Whether the answer for ``env_key`` (known or unknown) is at hand without asking the database."""
+        return self._hit(env_key, time.monotonic()) is not None
 
     def lookup(self, db: Database, env_key: str) -> str | None:
         t = time.monotonic()
-        with self._lock:
-            hit = self._known.get(env_key)
-        if hit is not None and t - hit[1] < KEY_CACHE_S:
+        hit = self._hit(env_key, t)
+        if hit is not None:
             return hit[0]
         with db.session() as session:
             env_id = keys.environment_for_key(session, env_key)
-        if env_id is not None:
-            with self._lock:
-                if len(self._known) > 10_000:
-                    self._known.clear()
-                self._known[env_key] = (env_id, t)
+        with self._lock:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[env_key] = (env_id, t)
         return env_id
 
 

@@ -21,7 +21,7 @@ from vidlake.core.errors import InvalidParameters
 from vidlake.core.ids import new_id, new_secret
 from vidlake.core.netguard import check_url
 from vidlake.db.models import Asset, DeliveryUsage, Event, WebhookDelivery, WebhookEndpoint
-from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS
+from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, emit
 from vidlake.jobs.queue import enqueue
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -132,13 +132,8 @@ def send_test(request: Request, services: ServicesDep, webhook_id: str,
         endpoint = _owned(db, WebhookEndpoint, webhook_id, env)
         if endpoint is None:
             return ctx.page(f'<p class="error">{ctx.t("none")}</p>', 404)
-        event = Event(id=new_id(), environment_id=env, type="webhook.test", object_type="webhook",
-                      object_id=webhook_id[:64], data={"id": webhook_id[:64], "sent_from": "console"},
-                      created_at=now())
-        db.add(event)
-        delivery = WebhookDelivery(id=new_id(), event_id=event.id, endpoint_id=webhook_id[:64], state="pending")
-        db.add(delivery)
-        enqueue(db, DELIVER_KIND, {"delivery_id": delivery.id}, environment_id=env, max_attempts=DELIVERY_ATTEMPTS)
+        emit(db, env, "webhook.test", "webhook", endpoint.id, {"id": endpoint.id, "sent_from": "console"},
+             endpoint_ids=[endpoint.id])
     return RedirectResponse("/console/webhooks", status_code=303)
 
 

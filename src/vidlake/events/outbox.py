@@ -19,15 +19,20 @@ DELIVERY_ATTEMPTS = 12
 
 
 def emit(
-    session: Session, environment_id: str, type_: str, object_type: str, object_id: str, data: dict[str, Any]
+    session: Session, environment_id: str, type_: str, object_type: str, object_id: str, data: dict[str, Any],
+    endpoint_ids: list[str] | None = None,
 ) -> str:
-    """Record event ``type_`` about ``object_type``/``object_id`` and queue its deliveries."""
+    """Record event ``type_`` about ``object_type``/``object_id`` and queue its deliveries: to every endpoint
+    of the environment, or only to ``endpoint_ids`` (those of the environment; a test event)."""
     event = Event(
         id=new_id(), environment_id=environment_id, type=type_, object_type=object_type,
         object_id=object_id, data=data, created_at=now(),
     )
     session.add(event)
-    endpoints = session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.environment_id == environment_id))
+    query = select(WebhookEndpoint.id).where(WebhookEndpoint.environment_id == environment_id)
+    if endpoint_ids is not None:
+        query = query.where(WebhookEndpoint.id.in_(endpoint_ids))
+    endpoints = session.scalars(query)
     for endpoint_id in endpoints:
         delivery = WebhookDelivery(id=new_id(), event_id=event.id, endpoint_id=endpoint_id, state="pending")
         session.add(delivery)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from html import escape
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from vidlake.api.deps import ServicesDep
 from vidlake.console.context import PageContext, page_context, write_context
@@ -24,6 +25,7 @@ from vidlake.db.models import Asset, DeliveryUsage, Event, WebhookDelivery, Webh
 from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, emit
 from vidlake.jobs.queue import enqueue
 
+_Row = TypeVar("_Row")
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 MAX_ENDPOINTS = 20
 LOG_ROWS = 50
@@ -101,8 +103,9 @@ def add_webhook(request: Request, services: ServicesDep, csrf: Annotated[str, Fo
     return ctx.page(_webhooks_body(ctx, services, created=endpoint), 201)
 
 
-def _owned(db: object, model: type, object_id: str, environment_id: str) -> object | None:
-    row = db.get(model, object_id[:64])  # type: ignore[attr-defined]
+def _owned(db: Session, model: type[_Row], object_id: str, environment_id: str) -> _Row | None:
+    """The row ``object_id`` of ``model`` if it belongs to ``environment_id``."""
+    row = db.get(model, object_id[:64])
     return row if row is not None and getattr(row, "environment_id", None) == environment_id else None
 
 

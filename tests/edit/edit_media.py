@@ -99,6 +99,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     _ff("-f", "lavfi", "-i", "color=c=0xff00ff:s=80x80", "-frames:v", "1", str(files["logo"]))
     files["photo"] = root / "photo.png"
     _ff("-f", "lavfi", "-i", "testsrc2=s=640x360", "-frames:v", "1", str(files["photo"]))
+    files["halves"] = root / "halves.png"  # left half red, right half blue (crop focus)
+    _ff("-f", "lavfi", "-i", "color=c=red:s=640x360", "-f", "lavfi", "-i", "color=c=blue:s=320x360",
+        "-filter_complex", "[0][1]overlay=320:0", "-frames:v", "1", str(files["halves"]))
     files["product"] = root / "product.png"
     _ff("-f", "lavfi", "-i", "color=c=0xff8000:s=360x640", "-frames:v", "1", str(files["product"]))
     return Media(root, files)

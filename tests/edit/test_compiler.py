@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from edit_media import Media, frame_at, inspect, mean_rgb
 
-from vidlake.edit import compile_edit, render, validate_edit
+from vidlake.edit import EditValidationError, compile_edit, render, validate_edit
 from vidlake.edit.compiler import escape_value
 from vidlake.ffmpeg import FFmpegTimeoutError
 
@@ -94,3 +94,27 @@ def test_time_limit_kills_ffmpeg(media: Media, tmp_path: Path) -> None:
     doc = _doc({"asset": {"type": "video", "src": "asset:green"}, "start": 0, "length": 3})
     with pytest.raises(FFmpegTimeoutError):
         render(validate_edit(doc, media.resolver()), tmp_path / "slow.mp4", timeout_s=0.0)
+
+
+@pytest.mark.parametrize(("focus_x", "colour"), [(0.1, 0), (0.9, 2)])
+def test_crop_focus_keeps_that_part_of_the_source(media: Media, tmp_path: Path, focus_x: float, colour: int) -> None:
+    """A 16:9 picture cut to 9:16 keeps the side its crop_focus names (red left half, blue right half);
+    the default keeps the centre, where both halves meet."""
+    clip = {"asset": {"type": "image", "src": "asset:halves"}, "start": 0, "length": 1,
+            "crop_focus": {"x": focus_x, "y": 0.5}}
+    doc = _doc(clip, resolution={"width": 180, "height": 320})
+    out = tmp_path / "o.mp4"
+    render(validate_edit(doc, media.resolver()), out)
+    rgb = mean_rgb(frame_at(out, 0.5), (0.05, 0.05, 0.95, 0.95))
+    assert rgb[colour] > 200 and rgb[2 - colour] < 60
+    centred = _doc({**clip, "crop_focus": None}, resolution={"width": 180, "height": 320})
+    render(validate_edit(centred, media.resolver()), out)
+    frame = frame_at(out, 0.5)
+    assert mean_rgb(frame, (0.05, 0.3, 0.4, 0.7))[0] > 200 and mean_rgb(frame, (0.6, 0.3, 0.95, 0.7))[2] > 200
+
+
+def test_crop_focus_needs_fit_crop(media: Media) -> None:
+    clip = {"asset": {"type": "image", "src": "asset:halves"}, "start": 0, "length": 1, "fit": "contain",
+            "crop_focus": {"x": 0.2, "y": 0.5}}
+    with pytest.raises(EditValidationError, match=r"clips\[0\]\.crop_focus: applies to"):
+        validate_edit(_doc(clip), media.resolver())

@@ -29,7 +29,7 @@ from vidlake.edit import audio
 from vidlake.edit.audio import AUDIO_RATE
 from vidlake.edit.encoding import PREVIEW_ENCODING, CompiledEdit, Encoding
 from vidlake.edit.filters import EFFECT_EXPRS, FILTER_CHAINS, color, escape_value, filter_text, num
-from vidlake.edit.geometry import even, fit_size, headroom, is_direct_text
+from vidlake.edit.geometry import crop_filters, even, fit_size, headroom, is_direct_text
 from vidlake.edit.text import Frame, direct_filters, drawtext
 from vidlake.edit.timeline import AudioAsset, CaptionAsset, Clip, ColorAsset, Edit, ImageAsset, TextAsset, VideoAsset
 from vidlake.edit.validate import SourceInfo, ValidatedEdit
@@ -133,7 +133,7 @@ class _Builder:
         w, h = fit_size(clip, self.width, self.height, src_w, src_h, self.ref)
         sw, sh = w * mult, h * mult
         if clip.fit == "crop":
-            return w, h, [f"scale={sw}:{sh}:force_original_aspect_ratio=increase", f"crop={sw}:{sh}", "setsar=1"]
+            return w, h, crop_filters(clip, src_w, src_h, sw, sh)
         return w, h, [f"scale={sw}:{sh}", "setsar=1"]
 
     def place(self, clip: Clip, w: int, h: int) -> tuple[int, int]:

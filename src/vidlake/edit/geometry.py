@@ -25,6 +25,19 @@ def fit_size(clip: Clip, width: int, height: int, src_w: int, src_h: int, ref: f
     return even(src_w * factor), even(src_h * factor)
 
 
+def crop_filters(clip: Clip, src_w: int, src_h: int, sw: int, sh: int) -> list[str]:
+    """Scale a ``src_w`` x ``src_h`` source to cover ``sw`` x ``sh`` and cut the overflow, keeping
+    ``clip.crop_focus`` (default the centre) as near the middle as the source allows (pixels)."""
+    cover = [f"scale={sw}:{sh}:force_original_aspect_ratio=increase"]
+    if clip.crop_focus is None or src_w <= 0 or src_h <= 0:
+        return [*cover, f"crop={sw}:{sh}", "setsar=1"]
+    factor = max(sw / src_w, sh / src_h)
+    scaled_w, scaled_h = max(sw, round(src_w * factor)), max(sh, round(src_h * factor))
+    x = min(max(0, round(clip.crop_focus.x * scaled_w - sw / 2)), scaled_w - sw)
+    y = min(max(0, round(clip.crop_focus.y * scaled_h - sh / 2)), scaled_h - sh)
+    return [*cover, f"crop={sw}:{sh}:{x}:{y}", "setsar=1"]
+
+
 def headroom(clip: Clip) -> int:
     """How many times the layer size an image is scaled to before ``zoompan`` (sub-pixel motion)."""
     return 2 if clip.effect and isinstance(clip.asset, ImageAsset) else 1

@@ -226,6 +226,14 @@ class Offset(_Model):
     y: float = Field(0.0, ge=-2, le=2, description="fraction of frame height; default 0")
 
 
+class Focus(_Model):
+    """The point of the source kept nearest the frame's centre when ``fit`` is ``crop``, as fractions of
+    the source's width and height (0, 0 top left); the crop never leaves the source."""
+
+    x: float = Field(0.5, ge=0, le=1, description="fraction of the source width; default 0.5 (centre)")
+    y: float = Field(0.5, ge=0, le=1, description="fraction of the source height; default 0.5 (centre)")
+
+
 class Clip(_Model):
     """One asset on a track from ``start`` for ``length`` seconds."""
 
@@ -238,6 +246,8 @@ class Clip(_Model):
         description="crop: fill the frame keeping aspect, cut the overflow (default); cover: stretch to "
         "fill; contain: fit inside keeping aspect; none: the source's own pixel size",
     )
+    crop_focus: Focus | None = Field(None, description="with fit crop: the source point kept in view (a face); "
+                                     "default the centre")
     scale: float = Field(1.0, gt=0, le=10, description="size multiplier applied after fit; default 1")
     position: Position = Field("center", description="anchor in the frame; default center")
     offset: Offset = Field(default_factory=Offset)

@@ -190,6 +190,8 @@ def _check_clip_kind(clip: Clip, where: str, errors: list[FieldError]) -> None:
                 errors.append(FieldError(f"{where}.{name}", "does not apply to an audio clip"))
     if isinstance(asset, TextAsset) and clip.effect is not None:
         errors.append(FieldError(f"{where}.effect", "does not apply to a text clip"))
+    if clip.crop_focus is not None and (clip.fit != "crop" or not isinstance(asset, VideoAsset | ImageAsset)):
+        errors.append(FieldError(f"{where}.crop_focus", "applies to video and image clips with fit crop only"))
     if isinstance(asset, TextAsset) and not asset.text.strip():
         errors.append(FieldError(f"{where}.asset.text", "must not be blank"))
     elif isinstance(asset, TextAsset):
@@ -209,7 +211,7 @@ def _check_glyphs(font: str, text: str, where: str, errors: list[FieldError]) ->
 
 
 #: Clip fields a caption clip does not use (its style places the cues).
-_NOT_FOR_CAPTIONS = ("transition", "filter", "effect", "fit", "scale", "position", "offset", "speed")
+_NOT_FOR_CAPTIONS = ("transition", "filter", "effect", "fit", "scale", "position", "offset", "speed", "crop_focus")
 
 
 def _check_caption(clip: Clip, where: str, resolver: Resolver | None, cache: dict[str, SourceInfo],

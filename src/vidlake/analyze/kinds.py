@@ -36,6 +36,13 @@ def _letterbox() -> Analyser:
     return LetterboxDetector()
 
 
+@frame_analysis("shot_quality")
+def _shot_quality() -> Analyser:
+    from vidlake.analyze.shot_quality import ShotQualityMeter
+
+    return ShotQualityMeter()
+
+
 @frame_analysis("faces")
 def _faces() -> Analyser:
     from vidlake.analyze.faces import FaceDetector

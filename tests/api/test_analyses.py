@@ -88,6 +88,27 @@ def test_analysis_requests_are_validated(server: VidlakeServer, cuts: FileServer
         assert r.status_code == 400 and "unknown kind(s) telepathy" in r.json()["error"]["messages"][0]
 
 
+def test_shot_quality_per_scene(server: VidlakeServer, cuts: FileServer) -> None:
+    from vidlake.analyze.shot_quality import summarize_interval
+
+    with server.client() as c:
+        assert "shot_quality" in c.get("/video/v1/analyses/kinds").json()["data"]
+        asset = c.post("/video/v1/assets", json={"input": [{"url": f"{cuts.url}/cuts.mp4"}]}).json()["data"]
+        wait_asset(c, asset["id"])
+        r = c.post("/video/v1/analyses", json={"asset_id": asset["id"], "kinds": ["scenes", "shot_quality"]})
+        assert r.status_code == 201
+        done = wait_analysis(c, r.json()["data"]["id"])
+        assert done["status"] == "completed", done
+        quality = done["results"]["shot_quality"]
+        assert quality["sample_fps"] == 4.0 and len(quality["times"]) >= 15
+        # Per shot: the flat red and green shots have no detail, the testsrc2 shot has.
+        scenes = done["results"]["scenes"]["scenes"]
+        shots = [summarize_interval(quality, s["start"] + 0.1, s["end"]) for s in scenes]
+        assert len(shots) == 3 and all(shot is not None for shot in shots)
+        red, green, pattern = (shot["sharpness"] for shot in shots if shot is not None)
+        assert red < 0.01 and green < 0.01 and pattern > 0.3
+
+
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
     """A talking clip, a half-size re-encode of it, and an unrelated clip."""

@@ -2,9 +2,14 @@
 
 :class:`ShotQualityMeter` samples about ``sample_fps`` frames per second (by frame time: a frame
 closer than ``1 / sample_fps`` seconds to the previous sample is skipped) and measures each sample on
-its luma plane, first resized (``cv2.INTER_AREA``) to a fixed short side of :data:`MEASURE_SIDE`
-pixels so that the numbers do not depend on the video's resolution. Luma is on a 0..1 scale with the
-video range (16..235) mapped to 0..1, as in :mod:`vidlake.analyze.quality`.
+its luma plane, first resized to a fixed short side of :data:`MEASURE_SIDE` pixels so that the
+numbers do not depend on the video's resolution. Larger frames are reduced by nearest-pixel sampling,
+the way the frame source decimates the decoded planes, so that every source resolution goes through
+the same kind of reduction (an averaging resize would soften 480p, which arrives at 240 px, against
+720p and 1080p, decimated to 180 px: 0.46 against 1.1..1.6 on the same ``testsrc2`` pictures; with
+nearest-pixel sampling 1.35). Sources under 360p arrive smaller and are upscaled, and measure softer.
+Luma is on a 0..1 scale with the video range (16..235) mapped to 0..1, as in
+:mod:`vidlake.analyze.quality`.
 
 Per sample (parallel lists, numbers rounded to 4 digits)::
 
@@ -63,13 +68,14 @@ Luma = npt.NDArray[np.float32]
 
 
 def measure_luma(luma: npt.NDArray[np.uint8], *, full_range: bool = False) -> Luma:
-    """The luma plane resized to a short side of :data:`MEASURE_SIDE` pixels, as 0..1 float32."""
+    """The luma plane resized to a short side of :data:`MEASURE_SIDE` pixels (nearest pixel down,
+    bilinear up), as 0..1 float32."""
     h, w = luma.shape
     scale = MEASURE_SIDE / max(1, min(h, w))
     plane: npt.NDArray[np.uint8] = luma
     if scale != 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        plane = np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR),
+        plane = np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_NEAREST if scale < 1 else cv2.INTER_LINEAR),
                            np.uint8)
     y = plane.astype(np.float32)
     out: Luma = y * np.float32(1 / 255) if full_range else (y - np.float32(16)) * np.float32(1 / 219)
@@ -87,8 +93,11 @@ class ShotQualityMeter(Analyser):
     """Per-sample sharpness, exposure, contrast and motion, ``sample_fps`` samples per second."""
 
     name: ClassVar[str] = "shot_quality"
-    #: Asks for >= 240 px frames so that 360p..4K sources arrive at >= 180 px (no upscaling).
-    short_side: ClassVar[int] = 240
+    #: Chosen with the frame source's even decimation steps so that no common source arrives under
+    #: MEASURE_SIDE (no upscaling, which would read as blur) while 720p and 1080p still arrive at
+    #: 180 px: 360p, 720p, 1080p -> 180; 480p -> 240; 540p -> 270; 576p -> 288; 1440p -> 240; 4K -> 216.
+    #: 240 would decode 1080p at 270 px, making every analyser of the run work on 2.25x the pixels.
+    short_side: ClassVar[int] = 232
 
     def __init__(self, *, sample_fps: float = 4.0) -> None:
         if not sample_fps > 0:

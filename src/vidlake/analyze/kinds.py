@@ -85,3 +85,10 @@ def _fingerprint(ctx: FileContext) -> dict[str, Any]:
 
     scenes = (ctx.results.get("scenes") or {}).get("scenes") or None
     return fingerprint(ctx.path, scenes).to_dict()
+
+
+@file_analysis("beats")
+def _beats(ctx: FileContext) -> dict[str, Any]:
+    from vidlake.create.beats import beats_report
+
+    return beats_report(ctx.path, ctx.work_dir, ctx.should_stop)

@@ -1,0 +1,1 @@
+"""One-click creation and live highlights: shot scoring, beat grid, timeline assembly."""

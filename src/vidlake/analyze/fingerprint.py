@@ -170,7 +170,8 @@ def fingerprint(
     return out
 
 
-def _hash_sim(a: int, b: int) -> float:
+def hash_similarity(a: int, b: int) -> float:
+    """Similarity of two 64-bit perceptual hashes in [0, 1] (1: same bits; 0 from 28 differing bits)."""
     return max(0.0, 1.0 - (a ^ b).bit_count() / _ZERO_SIM_BITS)
 
 
@@ -179,7 +180,7 @@ def scene_similarity(a: SceneFingerprint, b: SceneFingerprint) -> float:
     blended with the colour signature distance."""
     if not a.hashes or not b.hashes:
         return 0.0
-    h = float(np.mean([max(_hash_sim(x, y) for y in b.hashes) for x in a.hashes]))
+    h = float(np.mean([max(hash_similarity(x, y) for y in b.hashes) for x in a.hashes]))
     dist = float(np.abs(np.subtract(a.colour, b.colour)).sum())
     c = max(0.0, 1.0 - dist / 0.3)
     return (1.0 - _COLOUR_WEIGHT) * h + _COLOUR_WEIGHT * c

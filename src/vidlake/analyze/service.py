@@ -44,14 +44,15 @@ def check_kinds(kinds: list[str], field: str = "kinds") -> list[str]:
     return list(dict.fromkeys(kinds))[:MAX_KINDS]
 
 
-def create_analysis(session: Session, asset: Asset, kinds: list[str]) -> Analysis:
-    """Queue an analysis of ``asset``."""
+def create_analysis(session: Session, asset: Asset, kinds: list[str], *, queue: bool = True) -> Analysis:
+    """Queue an analysis of ``asset`` (``queue=False``: the caller runs it itself with :func:`run`)."""
     analysis = Analysis(id=new_id(), environment_id=asset.environment_id, asset_id=asset.id,
                         kinds=check_kinds(kinds), status="queued", summary={}, created_at=now())
     session.add(analysis)
     session.flush()
-    analysis.job_id = enqueue(session, ANALYSIS_KIND, {"analysis_id": analysis.id},
-                              environment_id=asset.environment_id)
+    if queue:
+        analysis.job_id = enqueue(session, ANALYSIS_KIND, {"analysis_id": analysis.id},
+                                  environment_id=asset.environment_id)
     return analysis
 
 

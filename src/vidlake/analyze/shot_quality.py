@@ -23,6 +23,8 @@ Per sample (parallel lists, numbers rounded to 4 digits)::
                to MOTION_LAG seconds before it, per second of time between the two (1/s); samples
                with no earlier frame (the first) repeat the next sample's value
     contrast:  standard deviation of luma (0..1)
+    phash:     the sample's 64-bit perceptual hash (16 hex digits; :func:`vidlake.analyze.fingerprint.phash`),
+               to find the same picture in two shots (near-duplicates)
 
 Motion is measured over a fixed time lag, not against the previous sample: frame differences grow
 far less than linearly with the time between frames (textures and edges saturate once they move
@@ -49,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vidlake.analyze.base import Analyser
+from vidlake.analyze.fingerprint import phash
 from vidlake.analyze.frames import Frame
 
 #: Short side (pixels) of the luma image every sample is measured on.
@@ -105,6 +108,7 @@ class ShotQualityMeter(Analyser):
         self.sample_fps = float(sample_fps)
         self.period = 1.0 / self.sample_fps
         self.series: dict[str, list[float]] = {k: [] for k in ("times", *_FIELDS)}
+        self.hashes: list[str] = []
         self.sampled = False
         self.last_sample = 0.0
         #: Recent frames (time, raw luma) to compare a sample with, about MOTION_LAG back.
@@ -132,6 +136,7 @@ class ShotQualityMeter(Analyser):
                 motion = float(cv2.norm(y, before, cv2.NORM_L1)) / y.size / (t - then)
         s = self.series
         s["times"].append(t)
+        self.hashes.append(f"{phash(frame.luma):016x}")
         s["sharpness"].append(sharpness(y))
         s["luma"].append(min(1.0, max(0.0, float(mean[0, 0]))))
         s["dark"].append(float(np.count_nonzero(y < DARK_LUMA)) / y.size)
@@ -150,6 +155,7 @@ class ShotQualityMeter(Analyser):
         out: dict[str, Any] = {"sample_fps": self.sample_fps}
         for key, values in self.series.items():
             out[key] = [round(v, 4) for v in (motion if key == "motion" else values)]
+        out["phash"] = list(self.hashes)
         return out
 
 
@@ -209,3 +215,10 @@ def blurred_intervals(result: dict[str, Any], ratio: float = 0.35, min_s: float 
                              "sharpness": round(statistics.median(values[first:i]), 4)})
             first = None
     return runs
+
+
+def window_hashes(result: dict[str, Any], start: float, end: float) -> list[int]:
+    """The perceptual hashes of the samples with ``start <= time < end`` (seconds); empty for results
+    stored before hashes were kept."""
+    hashes = result.get("phash") or []
+    return [int(hashes[i], 16) for i in _window(result, start, end) if i < len(hashes)]

@@ -17,6 +17,7 @@ from vidlake.api.routes import (
     analyses,
     assets,
     collector,
+    creations,
     data,
     delivery_usage,
     edits,
@@ -107,7 +108,8 @@ def create_app(
     errors.install(app)
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
-               playback_restrictions, unsupported, master_download, delivery_usage, collector, data)
+               playback_restrictions, unsupported, master_download, delivery_usage, collector, data,
+               creations)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)

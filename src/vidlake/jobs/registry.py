@@ -33,6 +33,7 @@ BUILTIN_MODULES = (
     "vidlake.speech.jobs",
     "vidlake.vod.audio_track_job",
     "vidlake.analytics.rollup",
+    "vidlake.create.jobs",
 )
 
 

@@ -40,6 +40,8 @@ vendor: $(HLS_JS)
 $(STAMP): $(VENV)/bin/python pyproject.toml $(HLS_JS)
 	$(PIP) install -q -e .
 	$(VENV)/bin/vidlake speech-model >/dev/null
+	@# compile librosa's numba kernels once into NUMBA_CACHE_DIR (~45 s), not in the first beats analysis
+	$(VENV)/bin/python -c "from vidlake.create.beats import warm; print(f'beat tracker ready ({warm():.0f} s)')"
 	@touch $@
 
 install: $(STAMP)

@@ -98,3 +98,39 @@ def make_footage(root: Path) -> Footage:
             "-b:a", "128k", str(root / name))
     return Footage(root, bad={"a": [(4, 8), (12, 16), (20, 24)], "b": [(19, 22)]},
                    duplicate_of={"b": (12, 16), "a": (0, 4)}, face=(0.0, 12.0))
+
+
+LIVELY_SENTENCES = [
+    "欢迎来到直播间，今天有大福利。",
+    "马上上链接，这款面霜只要九十九元。",
+    "限时秒杀，库存不多了，赶快下单。",
+    "上链接了，包邮到家，喜欢的朋友抓紧时间。",
+    "最后十秒，价格一百九十九元变九十九元。",
+]
+
+
+def make_recording(root: Path, speech_corpus: object) -> tuple[Path, tuple[float, float]]:
+    """``recording.mp4``: 25 s of a quiet single shot, then a lively stretch (a Mandarin sales pitch with
+    上链接 and prices, loud, a new shot every 5 s), then 25 s quiet again. Returns the file and the lively
+    stretch (seconds)."""
+    speech = speech_corpus.render(root / "pitch", "zh", LIVELY_SENTENCES, ffmpeg=ffmpeg_exe())  # type: ignore[attr-defined]
+    pitch = speech.spans[-1][1] + 0.5
+    quiet = 25.0
+    shots = root / "rec-shots"
+    shots.mkdir()
+    sources = ["testsrc2", "cellauto=rule=110", "life=ratio=0.5:mold=10", "testsrc", "mandelbrot=start_scale=2"]
+    parts = [_shot(shots / "q0.mp4", "mandelbrot", quiet)]
+    t, k = 0.0, 0
+    while t < pitch - 0.01:
+        length = min(5.0, pitch - t)
+        parts.append(_shot(shots / f"l{k}.mp4", sources[k % len(sources)], round(length, 2)))
+        t, k = t + length, k + 1
+    parts.append(_shot(shots / "q1.mp4", "mandelbrot=start_x=-0.7", quiet))
+    video = _join(root / "rec-video.mp4", parts)
+    total = 2 * quiet + pitch
+    graph = (f"anoisesrc=a=0.002:d={total}:r=48000[n];[1:a]aresample=48000,adelay={int(quiet * 1000)}:all=1,"
+             f"apad=whole_dur={total}[s];[n][s]amix=inputs=2:normalize=0[a]")
+    _ff("-i", str(video), "-i", str(speech.path), "-filter_complex", graph,
+        "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac", "-ac", "2", "-t", str(total),
+        str(root / "recording.mp4"))
+    return root / "recording.mp4", (quiet, quiet + pitch)

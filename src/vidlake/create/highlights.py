@@ -2,11 +2,11 @@
 
 The recording is cut into :data:`BIN_S` bins, each scored by how loud it is against the recording's own
 level (the ``beats`` analysis' loudness curve), how fast people speak (caption words per second) and how
-often the picture changes (scene cuts), plus a bonus around **keywords**: the request's own (product
-names) and the phrases of a sale (上链接, 秒杀, 限时, 优惠, 包邮, link, sale, discount...) and prices (99元,
-¥199, $20). A clip starts where a sentence or a scene starts and ends where one ends, as near the wanted
-length (``clip_duration``, default :data:`DEFAULT_CLIP_S`) as the boundaries allow; black and frozen runs
-are left out. The best clips that do not overlap are kept, in time order.
+often the picture changes (scene cuts), plus a bonus (:data:`KEYWORD_BONUS`) around **keywords**: the
+request's own (product names) and the phrases of a sale (上链接, 秒杀, 限时, 优惠, 包邮, link, sale, discount...) and
+prices (99元, ¥199, $20). A clip starts where a sentence or a scene starts and ends where one ends, as near
+the wanted length (``clip_duration``, default :data:`DEFAULT_CLIP_S`) as the boundaries allow; black and
+frozen runs are left out. The best clips that do not overlap are kept, in time order.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ DEFAULT_CLIP_S = 30.0
 MIN_CLIP_S, MAX_CLIP_S = 15.0, 60.0
 #: Seconds around a keyword that share its bonus.
 KEYWORD_SPREAD_S = 6.0
+#: Score added per keyword to the bins around it (the loudness and speech terms are z-scores, about -2..2):
+#: a sale phrase outweighs a merely loud or talkative stretch.
+KEYWORD_BONUS = 3.0
 SALE_PHRASES = ("上链接", "链接", "秒杀", "限时", "优惠", "包邮", "福利", "抢购", "下单", "折扣", "库存",
                 "link", "sale", "discount", "order now", "limited", "deal")
 PRICE = re.compile(r"\d+(?:\.\d+)?\s*(?:元|块钱|块)|[¥￥$]\s*\d+")
@@ -92,9 +95,9 @@ def choose(signals: AssetSignals, lo: float, hi: float, request: dict[str, Any])
     for s, e, text in sentences:
         found = [k for k in keywords if k in text.lower()] + PRICE.findall(text)
         if found:
-            hits.append((s, found[0]))
+            hits.append(((s + e) / 2, found[0]))
             a, b = int((s - KEYWORD_SPREAD_S - lo) / BIN_S), int((e + KEYWORD_SPREAD_S - lo) / BIN_S)
-            bonus[max(0, a):max(0, b)] += 1.5 * len(found)
+            bonus[max(0, a):max(0, b)] += KEYWORD_BONUS * len(found)
     score = _z(energy) + _z(rate) + 0.5 * _z(change) + bonus
     bad = [(float(i["start"]), float(i["end"])) for kind in ("black", "frozen")
            for i in (res.get(kind) or {}).get("intervals", [])]
@@ -109,7 +112,7 @@ def choose(signals: AssetSignals, lo: float, hi: float, request: dict[str, Any])
             continue
         a, b = int((s - lo) / BIN_S), max(int((s - lo) / BIN_S) + 1, int((e - lo) / BIN_S))
         windows.append(Highlight(s, e, float(score[a:b].mean()), _why(energy[a:b], rate[a:b], hits, s, e, cuts),
-                                 "".join(x for x0, _, x in sentences if s <= x0 < e)))
+                                 "".join(x for x0, x1, x in sentences if s <= (x0 + x1) / 2 < e)))
     chosen: list[Highlight] = []
     for w in sorted(windows, key=lambda w: -w.score):
         if len(chosen) >= int(request.get("count") or 3):

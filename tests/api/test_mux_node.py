@@ -162,9 +162,13 @@ def test_live_stream_update_with_the_sdk(server: VidlakeServer) -> None:
         const statics = await mux.video.liveStreams.updateNewAssetSettingsStaticRenditions(s.id,
             { static_renditions: [{ resolution: 'highest' }] });
         await mux.video.liveStreams.deleteNewAssetSettingsStaticRenditions(s.id);
+        const cc = await mux.video.liveStreams.updateEmbeddedSubtitles(s.id,
+            { embedded_subtitles: [{ name: 'English CC', language_code: 'en', language_channel: 'cc1' }] });
         const after = await mux.video.liveStreams.retrieve(s.id);
-        return { updated, statics: statics.new_asset_settings.static_renditions, after };
+        return { updated, statics: statics.new_asset_settings.static_renditions, after, cc: cc.embedded_subtitles };
     """)
+    assert out["cc"] == [{"name": "English CC", "language_code": "en", "language_channel": "cc1", "passthrough": None}]
+    assert out["after"]["embedded_subtitles"] == out["cc"]
     assert out["updated"]["latency_mode"] == "reduced" and out["updated"]["reconnect_window"] == 20
     assert out["updated"]["max_continuous_duration"] == 7200
     assert out["statics"] == [{"resolution": "highest"}]

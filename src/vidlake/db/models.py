@@ -245,6 +245,8 @@ class LiveStream(Base):
     effects: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  #: validated live effects
     #: live captions: ``[{"language_code", "name", "transcription_vocabulary_ids", "passthrough"}]``
     generated_subtitles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    #: CEA-608 channels the publisher embeds: ``[{"name", "language_code", "language_channel", "passthrough"}]``
+    embedded_subtitles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -233,7 +233,8 @@ def open_session(services: Services, grant: states.PublishGrant, key: str, rungs
     return LiveSession(stream_id=grant.stream_id, environment_id=grant.environment_id, stream_key=key,
                        prefix=prefix, root=root, plan=live_plan, asset_id=asset_id,
                        publisher=HlsPublisher(root, storage, prefix),
-                       segments=[[] for _ in range(live_plan.variant_count)], captions=grant.captions)
+                       segments=[[] for _ in range(live_plan.variant_count)], captions=grant.captions,
+                       closed_captions=grant.closed_captions)
 
 
 def close_session(services: Services, live: LiveSession) -> None:

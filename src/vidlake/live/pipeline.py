@@ -3,7 +3,8 @@ HLS ladder, and the latency modes.
 
 Each publish ("run") writes one HLS output per rung under ``run{n}/v{i}/``: rung 0 is the source itself
 (no re-encoding, segments cut on the publisher's keyframes), the others are transcoded with x264
-(``-tune zerolatency``, keyframes forced on segment boundaries), audio copied into every rung. For RTMP
+(``-tune zerolatency``, keyframes forced on segment boundaries, the publisher's CEA-608 captions carried
+over with ``-a53cc``), audio copied into every rung. For RTMP
 (FLV) input rung 0 is muxed in-process (:mod:`vidlake.live.segmenter`) and one ffmpeg per run writes the
 transcoded rungs only (none when there are none: ``build_argv(..., passthrough=False)``); other input
 (``input_format="mpegts"``) goes through ffmpeg for every rung, rung 0 as ``-c copy``. The playlists
@@ -114,7 +115,7 @@ def build_command(live_plan: LivePlan, out_dir: Path, run: int, *, preset: str =
                    "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-profile:v", "main",
                    "-b:v", str(rung.video_bitrate), "-maxrate", str(rung.video_bitrate),
                    "-bufsize", str(rung.video_bitrate * 2), "-sc_threshold", "0",
-                   "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})", "-c:a", "copy"]
+                   "-force_key_frames", f"expr:gte(t,n_forced*{seg:g})", "-a53cc", "1", "-c:a", "copy"]
         if threads:
             options += ["-threads", str(threads)]
         cmd.add_output(out_dir / variant_dir(run, i) / "index.m3u8",

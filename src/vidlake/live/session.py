@@ -33,6 +33,15 @@ from vidlake.package.live_hls import LowLatency, SegmentEntry, expire_parts, med
 from vidlake.package.publish import HlsPublisher
 
 
+@dataclass(frozen=True)
+class ClosedCaptions:
+    """A CEA-608 channel carried in the video (``channel`` "CC1".."CC4"), listed in the master playlist."""
+
+    channel: str
+    language_code: str
+    name: str
+
+
 @dataclass
 class LiveSession:
     """One live session of a stream (one live asset when recorded), across reconnects."""
@@ -65,6 +74,7 @@ class LiveSession:
     open_parts: list[hls.Part] = field(default_factory=list)  #: parts of rung 0's segment in progress
     effects_status: dict[str, Any] | None = None  #: the effects worker's last status (None: no effects)
     captions: CaptionSettings | None = None  #: live captions of the session (listed in the master)
+    closed_captions: tuple[ClosedCaptions, ...] = ()  #: CEA-608 channels of the publisher's video
     caption_vtt: str | None = None  #: the whole transcript once the session ended (for the recording)
 
     def __post_init__(self) -> None:
@@ -161,6 +171,12 @@ def master_playlist(live: LiveSession, stats: SessionStats | None) -> hls.Master
                                         language=live.captions.language_code))
         for variant in variants:
             variant.extra_attributes["SUBTITLES"] = '"subs"'
+    for cc in live.closed_captions:
+        renditions.append(hls.Rendition(type="CLOSED-CAPTIONS", group_id="cc", name=cc.name,
+                                        language=cc.language_code, instream_id=cc.channel,
+                                        default=cc is live.closed_captions[0], autoselect=True))
+    for variant in variants:
+        variant.extra_attributes["CLOSED-CAPTIONS"] = '"cc"' if live.closed_captions else "NONE"
     return hls.MasterPlaylist(variants=variants, renditions=renditions, version=6, independent_segments=True)
 
 
@@ -171,5 +187,5 @@ def write_master_once(live: LiveSession, stats: SessionStats | None) -> None:
         live.master_written = True
 
 
-__all__ = ["LiveSession", "SegmentEntry", "add_entries", "drop_parts", "master_playlist", "scan",
+__all__ = ["ClosedCaptions", "LiveSession", "SegmentEntry", "add_entries", "drop_parts", "master_playlist", "scan",
            "write_master_once", "write_media_playlists"]

@@ -25,6 +25,7 @@ from vidlake.events import emit
 from vidlake.live import simulcast, streams
 from vidlake.live.captions import CaptionSettings
 from vidlake.live.recording import create_live_asset
+from vidlake.live.session import ClosedCaptions
 from vidlake.live.simulcast import SimulcastDestination
 from vidlake.speech import languages
 from vidlake.speech.vocabularies import phrases_for
@@ -43,6 +44,8 @@ class PublishGrant:
     max_duration_s: float
     effects: list[dict[str, Any]] | None = None  #: the stream's video effects (validated JSON)
     captions: CaptionSettings | None = None  #: the stream's live captions
+    #: CEA-608 channels the publisher embeds (``embedded_subtitles``), listed in the master playlist
+    closed_captions: tuple[ClosedCaptions, ...] = ()
 
 
 def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGrant | None:
@@ -56,7 +59,18 @@ def grant_publish(db: Database, key: str, *, allow_private: bool) -> PublishGran
         return PublishGrant(stream.id, stream.environment_id, stream.latency_mode,
                             stream.new_asset_settings is not None, dests,
                             float(stream.max_continuous_duration), list(stream.effects) if stream.effects else None,
-                            _captions(session, stream))
+                            _captions(session, stream), _closed_captions(stream))
+
+
+def _closed_captions(stream: LiveStream) -> tuple[ClosedCaptions, ...]:
+    """The stream's ``embedded_subtitles`` as master-playlist entries; none while video effects run (the
+    effects worker encodes new pictures without the publisher's caption data)."""
+    if stream.effects:
+        return ()
+    return tuple(ClosedCaptions(channel=str(e.get("language_channel") or "cc1").upper(),
+                                language_code=str(e.get("language_code") or "en"),
+                                name=str(e.get("name") or e.get("language_code") or "CC"))
+                 for e in stream.embedded_subtitles or [])
 
 
 def _captions(session: Session, stream: LiveStream) -> CaptionSettings | None:

@@ -45,6 +45,7 @@ def create_live_stream(session: Session, environment_id: str, request: dict[str,
         max_continuous_duration=int(request.get("max_continuous_duration") or 43200),
         test=bool(request.get("test", False)), recent_asset_ids=[], created_at=now(), updated_at=now(),
         effects=request.get("effects") or None, generated_subtitles=request.get("generated_subtitles") or None,
+        embedded_subtitles=request.get("embedded_subtitles") or None,
     )
     session.add(stream)
     for policy in request.get("playback_policy") or []:
@@ -137,6 +138,8 @@ def live_stream_public(session: Session, stream: LiveStream) -> dict[str, Any]:
         out["effects"] = list(stream.effects)
     if stream.generated_subtitles:
         out["generated_subtitles"] = list(stream.generated_subtitles)
+    if stream.embedded_subtitles:
+        out["embedded_subtitles"] = list(stream.embedded_subtitles)
     if stream.connected:
         out["active_ingest_protocol"] = "rtmp"
     return out
@@ -162,7 +165,7 @@ def set_status(session: Session, stream: LiveStream, status: str, event: str | N
 
 #: Fields ``update_live_stream`` changes (Mux's ``UpdateLiveStreamRequest`` subset Vidlake keeps).
 UPDATABLE = ("passthrough", "latency_mode", "reconnect_window", "max_continuous_duration", "effects",
-             "generated_subtitles")
+             "generated_subtitles", "embedded_subtitles")
 
 
 def update_live_stream(session: Session, stream: LiveStream, changes: dict[str, Any]) -> None:

@@ -126,6 +126,7 @@ class Rendition:
     autoselect: bool = False
     language: str | None = None
     channels: str | None = None
+    instream_id: str | None = None  #: CLOSED-CAPTIONS only: "CC1".."CC4" (CEA-608) or "SERVICE1".. (708)
 
 
 @dataclass
@@ -297,7 +298,7 @@ def parse_master(text: str) -> MasterPlaylist:
                 pl.renditions.append(Rendition(
                     type=a["TYPE"], group_id=a["GROUP-ID"], name=a["NAME"], uri=a.get("URI"),
                     default=a.get("DEFAULT") == "YES", autoselect=a.get("AUTOSELECT") == "YES",
-                    language=a.get("LANGUAGE"), channels=a.get("CHANNELS"),
+                    language=a.get("LANGUAGE"), channels=a.get("CHANNELS"), instream_id=a.get("INSTREAM-ID"),
                 ))
             except KeyError as exc:
                 raise PlaylistError(f"#EXT-X-MEDIA lacks {exc}") from exc
@@ -381,6 +382,8 @@ def _dump_master(pl: MasterPlaylist) -> str:
         attrs.append(f"AUTOSELECT={'YES' if r.autoselect else 'NO'}")
         if r.channels:
             attrs.append(f"CHANNELS={values.quoted(r.channels, 'CHANNELS')}")
+        if r.instream_id:
+            attrs.append(f"INSTREAM-ID={values.quoted(r.instream_id, 'INSTREAM-ID')}")
         if r.uri:
             attrs.append(f"URI={values.quoted(r.uri, 'rendition URI')}")
         out.append("#EXT-X-MEDIA:" + ",".join(attrs))

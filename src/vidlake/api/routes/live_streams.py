@@ -11,6 +11,7 @@ from vidlake.api.deps import PrincipalDep, ServicesDep, SessionDep
 from vidlake.api.schemas.assets import PlaybackIdCreate
 from vidlake.api.schemas.common import Page, page_params
 from vidlake.api.schemas.live import (
+    EmbeddedSubtitlesUpdate,
     GeneratedSubtitlesUpdate,
     LiveStreamCreate,
     LiveStreamUpdate,
@@ -112,6 +113,17 @@ def update_generated_subtitles(live_stream_id: str, body: GeneratedSubtitlesUpda
     stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
     subtitles = _live_subtitles(session, principal.environment_id, body.generated_subtitles)
     svc.update_live_stream(session, stream, {"generated_subtitles": subtitles})
+    return {"data": svc.live_stream_public(session, stream)}
+
+
+@router.put("/{live_stream_id}/embedded-subtitles")
+def update_embedded_subtitles(live_stream_id: str, body: EmbeddedSubtitlesUpdate, principal: PrincipalDep,
+                              session: SessionDep) -> dict[str, Any]:
+    """Closed captions (CEA-608 channels) the publisher embeds in its video, listed in the master playlist
+    from the next live session on (``[]`` removes them)."""
+    stream = svc.get_live_stream(session, principal.environment_id, live_stream_id)
+    entries = [e.model_dump() for e in body.embedded_subtitles] or None
+    svc.update_live_stream(session, stream, {"embedded_subtitles": entries})
     return {"data": svc.live_stream_public(session, stream)}
 
 

@@ -35,6 +35,33 @@ class GeneratedSubtitlesUpdate(StrictModel):
     generated_subtitles: list[LiveSubtitleSettings] = Field(max_length=1)
 
 
+class EmbeddedSubtitleSettings(StrictModel):
+    """One CEA-608 channel the publisher carries in its H.264 (SEI user data, ATSC A/53), as Mux's
+    ``LiveStreamEmbeddedSubtitleSettings``: declared in the master playlist as closed captions."""
+
+    name: str | None = Field(None, max_length=255)
+    passthrough: str | None = Field(None, max_length=255)
+    language_code: str = Field("en", min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    language_channel: Literal["cc1", "cc2", "cc3", "cc4"] = "cc1"
+
+
+def _distinct_channels(entries: list[EmbeddedSubtitleSettings] | None) -> list[EmbeddedSubtitleSettings] | None:
+    channels = [e.language_channel for e in entries or []]
+    for i, channel in enumerate(channels):
+        if channel in channels[:i]:
+            raise ValueError(f"language_channel {channel} is listed twice (entry {i})")
+    return entries
+
+
+class EmbeddedSubtitlesUpdate(StrictModel):
+    """``PUT /video/v1/live-streams/{id}/embedded-subtitles``: the list replaces the old one ([] removes
+    it); it applies from the next live session."""
+
+    embedded_subtitles: list[EmbeddedSubtitleSettings] = Field(max_length=4)
+
+    _channels = field_validator("embedded_subtitles")(_distinct_channels)
+
+
 class LiveStreamCreate(StrictModel):
     """``POST /video/v1/live-streams``. Times in seconds."""
 
@@ -54,6 +81,9 @@ class LiveStreamCreate(StrictModel):
     effects: list[Any] | None = Field(None, description="Video effects of every publish (docs/effects.md); "
                                       "checked by vidlake.effects.registry.parse_effects.")
     generated_subtitles: list[LiveSubtitleSettings] | None = Field(None, max_length=1)
+    embedded_subtitles: list[EmbeddedSubtitleSettings] | None = Field(None, max_length=4)
+
+    _channels = field_validator("embedded_subtitles")(_distinct_channels)
 
     @field_validator("playback_policy", "playback_policies", mode="before")
     @classmethod
@@ -73,6 +103,7 @@ class LiveStreamCreate(StrictModel):
             "test": bool(self.test),
             "simulcast_targets": [t.model_dump() for t in self.simulcast_targets or []],
             "effects": self.effects or None,
+            "embedded_subtitles": [e.model_dump() for e in self.embedded_subtitles or []] or None,
         }
 
 

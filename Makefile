@@ -9,10 +9,10 @@ TEST_STAMP := $(VENV)/.installed-test
 SYSTEM_STAMP := $(VENV)/.installed-system
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 # Debian packages Vidlake itself uses at run time (libsrt: SRT ingest, through ctypes; fonts-noto-cjk:
-# Chinese/Japanese/Korean text in edits and burned captions).
-RUNTIME_APT_PACKAGES := libsrt1.5-openssl fonts-noto-cjk
-# Debian packages the tests start for real (PostgreSQL, Redis, Chromium, espeak-ng for speech).
-APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server chromium espeak-ng
+# Chinese/Japanese/Korean text in edits and burned captions; chromium, xvfb, pulseaudio: web inputs).
+RUNTIME_APT_PACKAGES := libsrt1.5-openssl fonts-noto-cjk chromium xvfb pulseaudio
+# Debian packages the tests start for real (PostgreSQL, Redis, espeak-ng for speech; Chromium is above).
+APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server espeak-ng
 
 .PHONY: run test install install-test system-deps vendor lint typecheck bench clean
 

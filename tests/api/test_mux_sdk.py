@@ -197,7 +197,6 @@ def test_legacy_url_signing_keys_with_the_mux_sdk(server: VidlakeServer) -> None
     lambda c: SpacesApi(c).start_space_broadcast("s1", "b1"),
     lambda c: mux_python.DRMConfigurationsApi(c).list_drm_configurations(),
     lambda c: mux_python.DRMConfigurationsApi(c).get_drm_configuration("d1"),
-    lambda c: mux_python.WebInputsApi(c).list_web_inputs(),
 ])
 def test_spaces_and_drm_answer_not_supported(server: VidlakeServer, call: Any) -> None:
     with pytest.raises(mux_python.exceptions.ApiException) as caught:

@@ -77,10 +77,7 @@ def test_embedded_captions_reach_every_rung_and_hls_js(live_server: VidlakeServe
                                                         tmp_path: Path) -> None:
     source = _captioned_mp4(tmp_path)
     assert [c[2] for c in _srt_cues(source, tmp_path)] == [c.text for c in CAPTIONS]  # the truth is in the file
-    config = mux_python.Configuration()
-    config.host = live_server.url
-    config.username, config.password = live_server.auth
-    api = mux_python.LiveStreamsApi(mux_python.ApiClient(config))
+    api = mux_python.LiveStreamsApi(live_server.mux_client())
     with live_server.client() as c:
         stream = create_stream(c, latency_mode="reduced", reconnect_window=20)  # segments stay after the end
         sid, pid = stream["id"], stream["playback_ids"][0]["id"]

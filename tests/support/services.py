@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -219,6 +220,15 @@ class VidlakeServer:
     def client(self) -> httpx.Client:
         """An authenticated HTTP client."""
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=30)
+
+    def mux_client(self) -> Any:
+        """A mux-python ``ApiClient`` for this server (only the host changes)."""
+        import mux_python
+
+        config = mux_python.Configuration()
+        config.host = self.url
+        config.username, config.password = self.auth
+        return mux_python.ApiClient(config)
 
     def stop(self) -> None:
         """SIGTERM and wait."""

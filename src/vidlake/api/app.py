@@ -38,6 +38,7 @@ from vidlake.api.routes import (
     upload_data,
     uploads,
     vocabularies,
+    web_inputs,
     webhooks,
 )
 from vidlake.auth.tokens import ensure_bootstrap
@@ -109,7 +110,7 @@ def create_app(
     routers = (health, system, signing_keys, webhooks, jobs, assets, uploads, upload_data, live_streams, edits,
                templates, analyses, reframes, tracks, vocabularies, effects, playback_id_lookup,
                playback_restrictions, unsupported, master_download, delivery_usage, collector, data,
-               creations)
+               creations, web_inputs)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(signing_keys.legacy_router)

@@ -53,9 +53,17 @@ def serve(
         console.print(f"RTMP ingest on rtmp://{settings.http_host}:{live.server.port}/live/{{stream_key}}")
         if live.srt is not None:
             console.print(f"SRT ingest on srt://{settings.http_host}:{live.srt.port}?streamid={{stream_key}}")
+    web_inputs = None
+    if live is not None and settings.web_inputs_max:
+        from vidlake.webinput.runner import WebInputRunner
+
+        web_inputs = WebInputRunner(services, live.server.port)
+        web_inputs.start_in_thread()
 
     def shutdown() -> None:
         stop.set()
+        if web_inputs is not None:
+            web_inputs.stop()
         if live is not None:
             live.stop()
         if pool:

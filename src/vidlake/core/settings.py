@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="SRT ingest port (UDP; 0 disables SRT). Needs libsrt (Debian: libsrt1.5-openssl) "
         "and live ingest on (VIDLAKE_RTMP_PORT).",
     )
+    web_inputs_max: int = Field(
+        2, ge=0, le=64,
+        description="Web inputs this `serve` (with live ingest) runs at once: each is a Chromium, a virtual "
+        "display and an x264 encoder, about one core at 720p30 (0: this process runs none).")
+    chromium: str = Field(
+        "", description="Chromium binary for web inputs (default: `chromium` on the PATH, Debian's package).")
     public_url: str = Field(
         "",
         description="Base URL clients use to reach this server (for upload and playback URLs). "

@@ -87,6 +87,9 @@ _BY_SUFFIX: dict[str, str] = {".mp4": "mov", ".mov": "mov", ".m4a": "mov", ".m4v
 #: the allow-listed demuxers (plus ``hls`` for Vidlake's own playlists, whose segments they cover).
 PYAV_OPTIONS: dict[str, str] = {"protocol_whitelist": "file", "format_whitelist": FORMAT_WHITELIST + ",hls"}
 
+#: Capture devices of inputs Vidlake starts itself (a web input's virtual display and sound server).
+CAPTURE_DEVICES = ("x11grab", "pulse")
+
 #: Demuxers a stream on stdin (``pipe:0``) may be read with: they read that one stream and open nothing else.
 PIPE_DEMUXERS: tuple[str, ...] = ("flv", "mpegts")
 
@@ -172,6 +175,14 @@ class MediaInput:
         return cls(path=Path("-"), demuxer=demuxer, pipe=True, options=tuple(options))
 
     @classmethod
+    def capture(cls, device: str, target: str, *options: str) -> MediaInput:
+        """A capture device Vidlake started itself (one of :data:`CAPTURE_DEVICES`): ``x11grab`` of a
+        display (``":99"``) or ``pulse`` of a source (``"sink.monitor"``); ``options`` go before ``-f``."""
+        if device not in CAPTURE_DEVICES:
+            raise UnsupportedContainerError(f"capture device {device!r} is not accepted")
+        return cls(path=Path(target), demuxer=device, pipe=True, options=tuple(options))
+
+    @classmethod
     def untrusted(cls, path: str | Path, format_name: str) -> MediaInput:
         """An uploaded file, pinned to the demuxer matching the probe's ``format_name``."""
         return cls(path=Path(path), demuxer=demuxer_for(format_name))
@@ -197,6 +208,8 @@ class MediaInput:
 
     def args(self) -> list[str]:
         """The ffmpeg arguments for this input, ending with ``-i PATH`` (``-i pipe:0`` for stdin)."""
+        if self.pipe and self.demuxer in CAPTURE_DEVICES:
+            return [*self.options, "-f", self.demuxer, "-i", str(self.path)]
         if self.pipe:
             if self.demuxer not in PIPE_DEMUXERS:
                 raise UnsupportedContainerError(f"demuxer {self.demuxer!r} is not accepted on stdin")

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 #: A 4K x264 ladder peaked near 1.6 GB; more than twice that is left for threads on bigger machines.
 DEFAULT_MEMORY_LIMIT_BYTES = 4 * 1024**3
 _default_memory = [DEFAULT_MEMORY_LIMIT_BYTES]
+#: ``memory_limit_bytes`` for a child that must not get an address-space limit: Chromium reserves tens of
+#: GiB of address space it never touches (V8 and PartitionAlloc cages) and aborts under any RLIMIT_AS; its
+#: heap is bounded by its own flags instead (``vidlake.webinput.browser``).
+NO_ADDRESS_LIMIT = -1
 _PR_SET_PDEATHSIG = 1
 
 
@@ -73,13 +77,15 @@ def child_setup(memory_limit_bytes: int | None) -> Callable[[], None]:
     """The ``preexec_fn`` of every child: memory limit and death with the parent (runs after fork)."""
     parent = os.getpid()
     limit = memory_limit_bytes or default_memory_limit()  # read in the parent, before fork
+    unlimited = memory_limit_bytes == NO_ADDRESS_LIMIT
 
     def apply() -> None:
         if _PRCTL is not None:
             _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died between fork and prctl
                 os._exit(1)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if not unlimited:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     return apply
 
@@ -87,11 +93,12 @@ def child_setup(memory_limit_bytes: int | None) -> Callable[[], None]:
 def popen(argv: Sequence[str], *, stdin: int | IO[bytes] | None = subprocess.DEVNULL,
           stdout: int | IO[bytes] | None = subprocess.DEVNULL, stderr: int | IO[bytes] | None = subprocess.DEVNULL,
           memory_limit_bytes: int | None = None, cwd: str | Path | None = None,
-          env: Mapping[str, str] | None = None) -> Child:
+          env: Mapping[str, str] | None = None, pass_fds: Sequence[int] = ()) -> Child:
     """Start ``argv`` (the executable first) with the fences of this module; raises ``OSError`` when it
-    cannot start."""
+    cannot start. ``pass_fds``: descriptors the child keeps (e.g. the pipe ``Xvfb -displayfd`` writes to)."""
     return subprocess.Popen(list(argv), stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env,
-                            start_new_session=True, preexec_fn=child_setup(memory_limit_bytes))
+                            start_new_session=True, preexec_fn=child_setup(memory_limit_bytes),
+                            pass_fds=tuple(pass_fds))
 
 
 #: ``stdin=PIPE`` / ``stdout=PIPE`` for :func:`popen` (so callers need not import ``subprocess``).

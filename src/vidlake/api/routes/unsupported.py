@@ -3,7 +3,6 @@
 
 Spaces: deprecated by Mux (real-time rooms, closed in 2023). DRM configurations: DRM needs Widevine,
 FairPlay and PlayReady licence servers and vendor certificates a self-hosted server does not have.
-Web inputs: not built yet (issue 17, item 6).
 """
 
 from __future__ import annotations
@@ -21,11 +20,9 @@ _REASONS = {
               "use live streams (RTMP/SRT) instead",
     "drm-configurations": "DRM is not supported: it needs Widevine/FairPlay/PlayReady licence servers "
                           "and vendor certificates; use signed playback ids instead",
-    "web-inputs": "web inputs are not supported yet (issue 17)",
 }
 
-#: (method, path) of every operation answered here (mux-python's SpacesApi, DRMConfigurationsApi,
-#: WebInputsApi).
+#: (method, path) of every operation answered here (mux-python's SpacesApi, DRMConfigurationsApi).
 OPERATIONS = (
     ("POST", "/video/v1/spaces"), ("GET", "/video/v1/spaces"), ("GET", "/video/v1/spaces/{space_id}"),
     ("DELETE", "/video/v1/spaces/{space_id}"), ("POST", "/video/v1/spaces/{space_id}/broadcasts"),
@@ -34,10 +31,6 @@ OPERATIONS = (
     ("POST", "/video/v1/spaces/{space_id}/broadcasts/{broadcast_id}/start"),
     ("POST", "/video/v1/spaces/{space_id}/broadcasts/{broadcast_id}/stop"),
     ("GET", "/video/v1/drm-configurations"), ("GET", "/video/v1/drm-configurations/{drm_configuration_id}"),
-    ("POST", "/video/v1/web-inputs"), ("GET", "/video/v1/web-inputs"),
-    ("GET", "/video/v1/web-inputs/{web_input_id}"), ("DELETE", "/video/v1/web-inputs/{web_input_id}"),
-    ("PUT", "/video/v1/web-inputs/{web_input_id}/launch"), ("PUT", "/video/v1/web-inputs/{web_input_id}/reload"),
-    ("PUT", "/video/v1/web-inputs/{web_input_id}/shutdown"), ("PUT", "/video/v1/web-inputs/{web_input_id}/url"),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from vidlake.db import analytics_models, creation_models  # noqa: F401  (their tables are in the same metadata)
+from vidlake.db import analytics_models, creation_models, web_input_models  # noqa: F401  (their tables are in the same metadata)
 from vidlake.db.models import Base
 
 config = context.config

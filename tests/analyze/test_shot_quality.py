@@ -8,15 +8,21 @@ import json
 import statistics
 from typing import Any
 
+import numpy as np
 import pytest
 
 from vidlake.analyze import registry
 from vidlake.analyze.base import run_analysers
 from vidlake.analyze.quality import FrozenFrameDetector
 from vidlake.analyze.service import check_kinds
-from vidlake.analyze.shot_quality import ShotQualityMeter, blurred_intervals, summarize_interval
+from vidlake.analyze.shot_quality import (
+    ShotQualityMeter,
+    blurred_intervals,
+    sharpness_and_centre,
+    summarize_interval,
+)
 
-FIELDS = ("times", "sharpness", "luma", "dark", "bright", "motion", "contrast")
+FIELDS = ("times", "sharpness", "luma", "dark", "bright", "motion", "contrast", "centre")
 STILL = "trim=end_frame=1,loop=loop=-1:size=1,setpts=N/25/TB"
 
 
@@ -135,3 +141,34 @@ def test_registered_as_a_frame_analysis() -> None:
     assert factory is not None and factory().name == "shot_quality"
     with pytest.raises(ValueError):
         ShotQualityMeter(sample_fps=0)
+
+
+def _textured(h: int, w: int, box: tuple[slice, slice] | None) -> np.ndarray:
+    """A 0..1 luma image: mid grey, with a noise texture inside ``box`` (everywhere when ``None``)."""
+    rng = np.random.default_rng(7)
+    y = np.full((h, w), 0.5, np.float32)
+    noise = rng.uniform(0.1, 0.9, (h, w)).astype(np.float32)
+    if box is None:
+        return noise
+    y[box] = noise[box]
+    return y
+
+
+@pytest.mark.parametrize(("box", "low", "high"), [
+    ((slice(60, 120), slice(120, 200)), 0.9, 1.0),  # a subject in the middle of a plain background
+    ((slice(0, 40), slice(0, 60)), 0.0, 0.05),  # detail only in a corner
+    (None, 0.2, 0.3),  # detail everywhere: the central quarter's share
+])
+def test_centre_is_where_the_detail_is(box: tuple[slice, slice] | None, low: float, high: float) -> None:
+    _, centre = sharpness_and_centre(_textured(180, 320, box))
+    assert low <= centre <= high, centre
+    assert sharpness_and_centre(np.full((180, 320), 0.4, np.float32))[1] == 0.25  # flat: no detail anywhere
+
+
+def test_centre_is_measured_and_summarised(make_clip: Any) -> None:
+    out = _meter(make_clip("centre.mp4", "testsrc2", seconds=2.0, size="320x240"))
+    assert len(out["centre"]) == len(out["times"]) and all(0.0 <= v <= 1.0 for v in out["centre"])
+    summary = summarize_interval(out, 0.0, 2.0)
+    assert summary is not None and "centre" in summary
+    old = {k: v for k, v in out.items() if k != "centre"}  # stored before centre was measured
+    assert "centre" not in (summarize_interval(old, 0.0, 2.0) or {})

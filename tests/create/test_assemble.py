@@ -58,3 +58,34 @@ def test_face_focus_is_the_largest_face() -> None:
     x, y = assemble.face_focus(faces, 0.5, 2.0) or (0, 0)
     assert x == pytest.approx(0.81) and y == pytest.approx(0.35)
     assert assemble.face_focus(faces, 3.0, 4.0) is None
+
+
+def test_vlog_windows_fall_between_sentences() -> None:
+    # Sentences of input 0 at 0.5-3.5, 4.0-7.5 and 8.0-11.0 s; a 4 s slot can start at 3.7 and end at 7.7.
+    spoken = {0: [(0.5, 3.5), (4.0, 7.5), (8.0, 11.0)]}
+    cand = _cand(0, 0, 0.0, 12.0, 0.9)
+    start = assemble.clean_start(cand, 4.0, spoken[0])
+    assert start is not None and start == pytest.approx(3.7)
+    slots = assemble.slots_for(8.0, [4.0])
+    assemble.fill(slots, [cand, _cand(1, 0, 0.0, 12.0, 0.5)], {}, 0.0, spoken)
+    first = slots[0]
+    assert first.candidate is cand and first.source_start == pytest.approx(3.7) and first.cuts_sentence is False
+    for edge in (first.source_start, first.source_start + first.length):
+        assert not any(a - 0.15 < edge < b + 0.15 for a, b in spoken[0]), edge
+    # Without the sentences the window would have started at 0.0 and ended inside the second one.
+    plain = assemble.slots_for(8.0, [4.0])
+    assemble.fill(plain, [_cand(0, 0, 0.0, 12.0, 0.9), _cand(1, 0, 0.0, 12.0, 0.5)], {}, 0.0)
+    assert plain[0].source_start == 0.0 and plain[0].cuts_sentence is None
+
+
+def test_vlog_prefers_a_shot_with_a_pause_that_fits() -> None:
+    # Input 0 speaks without a pause long enough; input 1, scored a little lower, has one.
+    spoken = {0: [(0.0, 12.0)], 1: [(0.2, 2.0), (6.5, 9.0)]}
+    slots = assemble.slots_for(4.0, [])
+    assemble.fill(slots, [_cand(0, 0, 0.0, 12.0, 0.8), _cand(1, 0, 0.0, 12.0, 0.7)], {}, 0.0, spoken)
+    assert slots[0].candidate is not None and slots[0].candidate.input_index == 1
+    assert slots[0].cuts_sentence is False and slots[0].public()["cuts_sentence"] is False
+    # With no clean window anywhere, the slot is filled and says it cuts a sentence.
+    only = assemble.slots_for(4.0, [])
+    assemble.fill(only, [_cand(0, 0, 0.0, 12.0, 0.8)], {}, 0.0, spoken)
+    assert only[0].cuts_sentence is True

@@ -23,6 +23,10 @@ Per sample (parallel lists, numbers rounded to 4 digits)::
                to MOTION_LAG seconds before it, per second of time between the two (1/s); samples
                with no earlier frame (the first) repeat the next sample's value
     contrast:  standard deviation of luma (0..1)
+    centre:    share of the picture's detail (squared Laplacian) inside its central quarter (the middle half
+               of the width and of the height): about 0.25 for detail spread evenly, near 1 for a
+               detailed subject in the middle of a plain background (a product close-up), near 0 for
+               detail only at the edges; 0.25 for a flat picture
     phash:     the sample's 64-bit perceptual hash (16 hex digits; :func:`vidlake.analyze.fingerprint.phash`),
                to find the same picture in two shots (near-duplicates)
 
@@ -65,7 +69,7 @@ SHARPNESS_SCALE = 100.0
 MOTION_LAG = 0.2
 #: Frame times within this many seconds of the sampling period count as far enough apart.
 _TIME_SLACK = 1e-3
-_FIELDS = ("sharpness", "luma", "dark", "bright", "motion", "contrast")
+_FIELDS = ("sharpness", "luma", "dark", "bright", "motion", "contrast", "centre")
 
 Luma = npt.NDArray[np.float32]
 
@@ -87,9 +91,19 @@ def measure_luma(luma: npt.NDArray[np.uint8], *, full_range: bool = False) -> Lu
 
 def sharpness(y: Luma) -> float:
     """Focus measure of a 0..1 luma image: variance of its 3x3 Laplacian x :data:`SHARPNESS_SCALE`."""
+    return sharpness_and_centre(y)[0]
+
+
+def sharpness_and_centre(y: Luma) -> tuple[float, float]:
+    """:func:`sharpness`, and the share of the Laplacian's energy inside the central quarter of the image
+    (0..1; 0.25 when there is no detail at all)."""
     lap = cv2.Laplacian(y, cv2.CV_32F, ksize=1)
     _, std = cv2.meanStdDev(lap)
-    return float(std[0, 0]) ** 2 * SHARPNESS_SCALE
+    energy = lap * lap
+    total = float(energy.sum())
+    h, w = energy.shape
+    inner = float(energy[h // 4:h - h // 4, w // 4:w - w // 4].sum())
+    return float(std[0, 0]) ** 2 * SHARPNESS_SCALE, (inner / total if total > 1e-9 else 0.25)
 
 
 class ShotQualityMeter(Analyser):
@@ -137,7 +151,9 @@ class ShotQualityMeter(Analyser):
         s = self.series
         s["times"].append(t)
         self.hashes.append(f"{phash(frame.luma):016x}")
-        s["sharpness"].append(sharpness(y))
+        sharp, centre = sharpness_and_centre(y)
+        s["sharpness"].append(sharp)
+        s["centre"].append(centre)
         s["luma"].append(min(1.0, max(0.0, float(mean[0, 0]))))
         s["dark"].append(float(np.count_nonzero(y < DARK_LUMA)) / y.size)
         s["bright"].append(float(np.count_nonzero(y > BRIGHT_LUMA)) / y.size)
@@ -166,16 +182,17 @@ def _window(result: dict[str, Any], start: float, end: float) -> list[int]:
 def summarize_interval(result: dict[str, Any], start: float, end: float) -> dict[str, float] | None:
     """Condense the samples with ``start <= time < end`` (seconds) of a ``shot_quality`` result.
 
-    Returns the medians of ``sharpness``, ``luma``, ``contrast`` and ``motion`` and the largest
-    ``dark`` and ``bright`` shares (units as in the result), plus ``samples`` (count); ``None`` when
-    no sample falls in the interval.
+    Returns the medians of ``sharpness``, ``luma``, ``contrast``, ``motion`` and ``centre`` (absent from
+    results stored before it was measured) and the largest ``dark`` and ``bright`` shares (units as in the
+    result), plus ``samples`` (count); ``None`` when no sample falls in the interval.
     """
     idx = _window(result, start, end)
     if not idx:
         return None
     out: dict[str, float] = {}
-    for key in ("sharpness", "luma", "contrast", "motion"):
-        out[key] = round(statistics.median(result[key][i] for i in idx), 4)
+    for key in ("sharpness", "luma", "contrast", "motion", "centre"):
+        if key in result:
+            out[key] = round(statistics.median(result[key][i] for i in idx), 4)
     for key in ("dark", "bright"):
         out[key] = round(max(result[key][i] for i in idx), 4)
     out["samples"] = float(len(idx))

@@ -10,12 +10,15 @@ The last shot runs to ``duration`` exactly.
 penalty for the input used by the slot before (variety across inputs) and a large one for the same shot
 (no cut would show); the window starts where the candidate starts, and what is left of a long shot stays a
 candidate for later slots. A window with faces keeps them in frame when the aspect changes (``crop_focus`` on the
-largest face's median centre).
+largest face's median centre). In ``vlog`` (``speech`` given) a window neither starts nor ends inside a
+sentence when the shot has a pause that allows it (:func:`clean_start`); a shot without one is scored
+:data:`SENTENCE_PENALTY` lower, and a slot that still cuts a sentence says so (``cuts_sentence``).
 
 **Style.** ``calm`` and ``vlog`` cross-fade (:data:`DISSOLVE_S`, centred on the beat); ``energetic`` and
 ``product`` cut hard. A title (when given) is drawn over the first shot and fades out by the first cut; the
 music fades out over the last :data:`MUSIC_FADE_S` seconds; the inputs' own sound is kept only in ``vlog``
-(speech), where the music is ducked under it (:data:`DUCKED_VOLUME` of its volume).
+(speech), where the music is ducked under it (:data:`DUCKED_VOLUME` of its volume): the music is then laid
+as consecutive audio clips, loud between sentences and ducked under them, cross-faded where they meet.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ PLAIN_SHOT_S = {"energetic": 1.5, "calm": 4.0, "vlog": 4.0, "product": 3.0}
 DISSOLVE_S = 0.4
 MUSIC_FADE_S = 1.5
 DUCKED_VOLUME = 0.3
+#: How long the music's stretches overlap where its volume changes (seconds, one fading into the next).
+DUCK_CROSSFADE_S = 0.3
 #: A slot shorter than this (seconds) merges into the one before.
 MIN_SLOT_S = 0.6
 #: Score penalty for taking the same input as the slot before.
@@ -39,6 +44,11 @@ SAME_INPUT_PENALTY = 0.1
 #: Score penalty for another part of a shot already used, and the shortest such part kept (seconds).
 REUSE_PENALTY = 0.15
 MIN_REST_S = 0.8
+#: Score penalty (vlog) for a shot whose every window would cut a sentence; how close to a sentence a
+#: cut may fall (seconds: word times are approximate); the step of the window search (seconds).
+SENTENCE_PENALTY = 0.3
+SENTENCE_MARGIN_S = 0.15
+WINDOW_STEP_S = 0.1
 
 
 class NotEnoughFootage(ValueError):
@@ -55,6 +65,7 @@ class Slot:
     candidate: Candidate | None = None
     source_start: float = 0.0
     focus: tuple[float, float] | None = None
+    cuts_sentence: bool | None = None  #: vlog: the window starts or ends inside a sentence
 
     def public(self) -> dict[str, Any]:
         c = self.candidate
@@ -64,6 +75,8 @@ class Slot:
                "score": round(c.score, 3), "reasons": c.reasons}
         if self.focus is not None:
             out["crop_focus"] = {"x": round(self.focus[0], 3), "y": round(self.focus[1], 3)}
+        if self.cuts_sentence is not None:
+            out["cuts_sentence"] = self.cuts_sentence
         return out
 
 
@@ -98,11 +111,27 @@ def slots_for(duration: float, cuts: list[float]) -> list[Slot]:
     return [Slot(a, b - a) for a, b in itertools.pairwise(edges)]
 
 
-def fill(slots: list[Slot], cands: list[Candidate], faces: dict[int, dict[str, Any]], overlap: float) -> None:
+def clean_start(c: Candidate, need: float, spoken: list[tuple[float, float]]) -> float | None:
+    """The earliest start (seconds of the asset) of a ``need``-second window inside ``c`` that neither starts
+    nor ends inside a sentence of ``spoken`` (sentence intervals, seconds of the asset), or ``None``."""
+    def inside(t: float) -> bool:
+        return any(a - SENTENCE_MARGIN_S < t < b + SENTENCE_MARGIN_S for a, b in spoken)
+
+    steps = int((c.length - need) / WINDOW_STEP_S + 1e-6)
+    for k in range(max(0, steps) + 1):
+        t = c.start + k * WINDOW_STEP_S
+        if t + need <= c.end + 1e-6 and not inside(t) and not inside(t + need):
+            return t
+    return None
+
+
+def fill(slots: list[Slot], cands: list[Candidate], faces: dict[int, dict[str, Any]], overlap: float,
+         speech: dict[int, list[tuple[float, float]]] | None = None) -> None:
     """Give every slot a candidate and a window (each slot's source needs ``overlap`` seconds more, the
-    dissolve into the next). ``faces``: the faces result of each input index. A long shot can serve
-    several slots: what is left of it after a window stays a candidate, scored
-    :data:`REUSE_PENALTY` lower, never for the very next slot."""
+    dissolve into the next). ``faces``: the faces result of each input index; ``speech`` (vlog): the
+    sentences of each input index, which windows should not cut. A long shot can serve several slots: what
+    is left of it after a window stays a candidate, scored :data:`REUSE_PENALTY` lower, never for the very
+    next slot."""
     free = sorted((c for c in cands if c.dropped is None), key=lambda c: -c.score)
     usable = sum(c.length for c in free)
     previous: Candidate | None = None
@@ -115,10 +144,16 @@ def fill(slots: list[Slot], cands: list[Candidate], faces: dict[int, dict[str, A
                 f"that long ({usable:.1f} s usable in all; dropped shots are listed with why in "
                 "plan.candidates): add inputs or ask for a shorter video")
 
-        best = max(fits, key=lambda c: _value(c, previous))
+        starts = {id(c): clean_start(c, need, speech.get(c.input_index, [])) for c in fits} if speech else {}
+        best = max(fits, key=lambda c: _value(c, previous) - (
+            SENTENCE_PENALTY if speech and starts[id(c)] is None else 0.0))
         free.remove(best)
         slot.candidate = best
         slot.source_start = best.start
+        if speech:
+            clean = starts[id(best)]
+            slot.cuts_sentence = clean is None
+            slot.source_start = best.start if clean is None else clean
         slot.focus = face_focus(faces.get(best.input_index), slot.source_start, slot.source_start + need)
         a, b = slot.source_start + need, best.end
         if b - a >= MIN_REST_S:
@@ -189,12 +224,11 @@ def document(slots: list[Slot], request: dict[str, Any], speech: dict[int, list[
     music = request.get("music")
     if music:
         volume = float(music.get("volume", 0.8))
-        timeline["soundtrack"] = {"src": music["src"], "volume": volume, "fade_out": MUSIC_FADE_S}
-        if keep_sound:
-            ducks = _ducks(slots, speech, duration)
-            if ducks:
-                timeline["soundtrack"]["volume"] = round(volume * DUCKED_VOLUME, 3)
-                tracks.append({"clips": ducks(music["src"], volume)})  # louder music between sentences
+        ducks = _ducks(slots, speech, duration) if keep_sound else None
+        if ducks:  # the music in stretches, ducked under speech
+            tracks.append({"clips": ducks(music["src"], volume)})
+        else:
+            timeline["soundtrack"] = {"src": music["src"], "volume": volume, "fade_out": MUSIC_FADE_S}
     return {"timeline": timeline,
             "output": {"resolution": request.get("resolution", "720p"), "aspect_ratio": request["aspect_ratio"],
                        "fps": 30}}
@@ -213,7 +247,11 @@ def _caption_clips(slots: list[Slot], tracks: dict[int, str], language: str | No
 
 
 def _ducks(slots: list[Slot], speech: dict[int, list[tuple[float, float]]], duration: float) -> Any:
-    """Timeline gaps between speech (seconds), as a maker of audio clips that raise the music there."""
+    """The music as consecutive stretches of the timeline, loud between sentences (gaps of at least a
+    second) and ducked under speech, as a maker of audio clips; ``None`` without speech.
+
+    The stretches do not overlap but by :data:`DUCK_CROSSFADE_S`, where one fades out as the next fades in:
+    the music is never layered on itself (two copies a few milliseconds apart would comb-filter it)."""
     spoken: list[tuple[float, float]] = []
     for slot in slots:
         c = slot.candidate
@@ -226,18 +264,28 @@ def _ducks(slots: list[Slot], speech: dict[int, list[tuple[float, float]]], dura
     if not spoken:
         return None
     spoken.sort()
-    gaps, t = [], 0.0
+    loud, t = [], 0.0
     for a, b in spoken:
         if a - t >= 1.0:
-            gaps.append((t, a))
+            loud.append((t, a))
         t = max(t, b)
     if duration - t >= 1.0:
-        gaps.append((t, duration))
+        loud.append((t, duration))
+    edges = sorted({0.0, duration, *(x for span in loud for x in span)})
+    stretches = [(a, b, any(la <= a and b <= lb for la, lb in loud)) for a, b in itertools.pairwise(edges)]
 
     def make(src: str, volume: float) -> list[dict[str, Any]]:
-        boost = volume * (1 - DUCKED_VOLUME)
-        return [{"asset": {"type": "audio", "src": src, "trim": round(a, 3), "volume": round(boost, 3),
-                           "fade_in": 0.3, "fade_out": 0.3}, "start": round(a, 3), "length": round(b - a, 3)}
-                for a, b in gaps]
+        out = []
+        half = DUCK_CROSSFADE_S / 2
+        for i, (a, b, is_loud) in enumerate(stretches):
+            a0 = max(0.0, a - half) if i > 0 else 0.0
+            b0 = min(duration, b + half) if i < len(stretches) - 1 else duration
+            asset: dict[str, Any] = {"type": "audio", "src": src, "trim": round(a0, 3),
+                                     "volume": round(volume * (1.0 if is_loud else DUCKED_VOLUME), 3)}
+            if i > 0:
+                asset["fade_in"] = DUCK_CROSSFADE_S
+            asset["fade_out"] = DUCK_CROSSFADE_S if i < len(stretches) - 1 else min(MUSIC_FADE_S, b0 - a0)
+            out.append({"asset": asset, "start": round(a0, 3), "length": round(b0 - a0, 3)})
+        return out
 
-    return make if gaps else None
+    return make

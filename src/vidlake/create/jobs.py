@@ -122,11 +122,11 @@ def _plan(ctx: JobContext) -> dict[str, Any]:
     slots = assemble.slots_for(duration, cuts)
     overlap = assemble.DISSOLVE_S if request["style"] in ("calm", "vlog") else 0.0
     faces = {i: s.results.get("faces") or {} for i, (s, _, _) in enumerate(signals)}
+    speech = {i: _speech(s) for i, (s, _, _) in enumerate(signals)}
     try:
-        assemble.fill(slots, cands, faces, overlap)
+        assemble.fill(slots, cands, faces, overlap, speech if request["style"] == "vlog" else None)
     except assemble.NotEnoughFootage as exc:
         return _error(services, creation_id, "not_enough_footage", [str(exc)], plan)
-    speech = {i: _speech(s) for i, (s, _, _) in enumerate(signals)}
     tracks = {i: t for i, (s, _, _) in enumerate(signals)
               if (t := _caption_track(services, s.asset_id, request.get("captions"))) is not None}
     if request.get("captions") and len(tracks) < len(signals):

@@ -12,7 +12,9 @@ clipped to black or white), or a near-duplicate of a better candidate (:func:`si
 Kept candidates get scores in 0..1, weighted by style into ``score``: ``sharpness`` (against the
 reference, capped at 1), ``exposure`` (mid-grey best, clipping penalised), ``motion`` (energetic wants
 movement, calm and product want it still, relative to the inputs' 90th percentile), ``faces`` (share of
-samples with a whole face, not cut by the frame's edge). Each candidate keeps the reasons a person can read.
+samples with a whole face, not cut by the frame's edge), ``centred`` (``product``: the picture's detail
+gathered in its centre, a close-up of one object, from ``shot_quality``'s ``centre``). Each candidate keeps
+the reasons a person can read.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ DUPLICATE_SIMILARITY = 0.7
 FACE_MARGIN = 0.01
 
 WEIGHTS: dict[str, dict[str, float]] = {
-    "energetic": {"sharpness": 0.35, "exposure": 0.2, "motion": 0.3, "faces": 0.15},
-    "calm": {"sharpness": 0.4, "exposure": 0.3, "motion": 0.2, "faces": 0.1},
-    "vlog": {"sharpness": 0.25, "exposure": 0.2, "motion": 0.05, "faces": 0.5},
-    "product": {"sharpness": 0.5, "exposure": 0.25, "motion": 0.25, "faces": 0.0},
+    "energetic": {"sharpness": 0.35, "exposure": 0.2, "motion": 0.3, "faces": 0.15, "centred": 0.0},
+    "calm": {"sharpness": 0.4, "exposure": 0.3, "motion": 0.2, "faces": 0.1, "centred": 0.0},
+    "vlog": {"sharpness": 0.25, "exposure": 0.2, "motion": 0.05, "faces": 0.5, "centred": 0.0},
+    "product": {"sharpness": 0.35, "exposure": 0.2, "motion": 0.2, "faces": 0.0, "centred": 0.25},
 }
+#: ``centre`` (share of the detail in the picture's central quarter) for a ``centred`` score of 0 and of 1.
+CENTRE_EVEN, CENTRE_FULL = 0.3, 0.75
 
 
 @dataclass
@@ -166,6 +170,7 @@ def _score(cands: list[Candidate], style: str) -> None:
             "exposure": exposure,
             "motion": motion if style == "energetic" else (1.0 - motion if style in ("calm", "product") else 0.5),
             "faces": max(0.0, m.get("faces_whole", 0.0) - m.get("faces_cut", 0.0)),
+            "centred": min(1.0, max(0.0, (m.get("centre", 0.25) - CENTRE_EVEN) / (CENTRE_FULL - CENTRE_EVEN))),
         }
         c.score = sum(weights[k] * v for k, v in c.scores.items())
         c.reasons = _reasons(c, rel, style)
@@ -190,6 +195,8 @@ def _reasons(c: Candidate, rel: float, style: str) -> list[str]:
         out.append("lively motion (energetic)")
     if style in ("calm", "product") and c.scores["motion"] > 0.7:
         out.append(f"steady camera ({style})")
+    if style == "product" and c.scores["centred"] > 0.6:
+        out.append("a subject centred on a plain background (product)")
     return out
 
 

@@ -16,6 +16,7 @@ analysis (registered in :mod:`vidlake.analyze.kinds`) returns that report.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,23 @@ def inspect_media(path: Path) -> MediaStreams:
             has_audio=bool(container.streams.audio),
             has_video=bool(container.streams.video),
         )
+
+
+def mono_pcm(path: Path, dest: Path, *, rate: int, sample_format: str = "s16le", max_seconds: float | None = None,
+             timeout_s: float = 3600.0, cancel_check: Callable[[], bool] | None = None) -> bool:
+    """Write the first audio stream of ``path`` to ``dest`` as raw mono PCM: ``rate`` Hz, ``sample_format``
+    ``s16le`` or ``f32le``, at most ``max_seconds`` seconds. False (nothing written) when ``path`` has no
+    audio. One hardened ffmpeg, one thread; ``timeout_s`` seconds; ``cancel_check`` stops it."""
+    codec = {"s16le": "pcm_s16le", "f32le": "pcm_f32le"}[sample_format]
+    streams = inspect_media(path)
+    if not streams.has_audio:
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    cmd = FFmpegCommand(loglevel="error", threads=1)
+    cmd.add_input(MediaInput.untrusted(path, streams.format_name).with_window(duration_s=max_seconds))
+    cmd.add_output(dest, ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate), "-c:a", codec, "-f", sample_format])
+    run(cmd, timeout_s=timeout_s, cancel_check=cancel_check)
+    return True
 
 
 def filter_path(path: Path) -> str:

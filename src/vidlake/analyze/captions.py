@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidlake.analyze.audio_quality import inspect_media
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.analyze.audio_quality import mono_pcm
 from vidlake.speech.cues import Transcript, to_webvtt
 from vidlake.speech.engine import SAMPLE_RATE, get_engine, pcm_to_audio
 
@@ -25,17 +24,8 @@ def extract_pcm(path: Path, work_dir: Path, *, timeout_s: float = 3600.0) -> Pat
     """Write the first audio stream of ``path`` as raw 16 kHz mono s16le PCM into ``work_dir``.
 
     Returns the PCM file, or ``None`` when the file has no audio. ``timeout_s``: seconds."""
-    streams = inspect_media(path)
-    if not streams.has_audio:
-        return None
-    work_dir.mkdir(parents=True, exist_ok=True)
     pcm = work_dir / "captions_16k.s16"
-    cmd = FFmpegCommand(loglevel="error", threads=1)
-    cmd.add_input(MediaInput.untrusted(path, streams.format_name))
-    cmd.add_output(pcm, ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-                         "-c:a", "pcm_s16le", "-f", "s16le"])
-    run(cmd, timeout_s=timeout_s)
-    return pcm
+    return pcm if mono_pcm(path, pcm, rate=SAMPLE_RATE, timeout_s=timeout_s) else None
 
 
 def transcribe(path: Path, work_dir: Path, *, language: str | None = None, phrases: list[str] | None = None,

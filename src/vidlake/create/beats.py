@@ -41,8 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vidlake.analyze.audio_quality import inspect_media
-from vidlake.ffmpeg import FFmpegCommand, MediaInput, run
+from vidlake.analyze.audio_quality import mono_pcm
 from vidlake.jobs.errors import JobCancelled
 
 #: Analysis sample rate (Hz) and onset/beat hop (samples: 11.6 ms).
@@ -139,17 +138,11 @@ def decode_audio(path: Path, work_dir: Path, *, max_seconds: float = 900.0,
     """The first audio stream of ``path`` as mono float32 samples at :data:`SAMPLE_RATE` Hz (at most
     ``max_seconds`` seconds; ``None`` without audio). Scratch PCM (88 kB per second) goes to
     ``work_dir`` and is removed. ``timeout_s``: ffmpeg wall-clock limit in seconds."""
-    streams = inspect_media(path)
-    if not streams.has_audio:
-        return None
-    work_dir.mkdir(parents=True, exist_ok=True)
     pcm = work_dir / "beats_22k.f32"
-    cmd = FFmpegCommand(loglevel="error", threads=1)
-    cmd.add_input(MediaInput.untrusted(path, streams.format_name).with_window(duration_s=max_seconds))
-    cmd.add_output(pcm, ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-                         "-c:a", "pcm_f32le", "-f", "f32le"])
     try:
-        run(cmd, timeout_s=timeout_s, cancel_check=should_stop)
+        if not mono_pcm(path, pcm, rate=SAMPLE_RATE, sample_format="f32le", max_seconds=max_seconds,
+                        timeout_s=timeout_s, cancel_check=should_stop):
+            return None
         samples = np.fromfile(pcm, dtype="<f4").astype(np.float32)
     finally:
         pcm.unlink(missing_ok=True)

@@ -18,6 +18,11 @@ DELIVER_KIND = "webhook.deliver"
 DELIVERY_ATTEMPTS = 12
 
 
+def delivery_job_key(delivery_id: str) -> str:
+    """The idempotency key of the ``webhook.deliver`` job of a delivery (how a delivery finds its job)."""
+    return f"webhook.deliver:{delivery_id}"
+
+
 def emit(
     session: Session, environment_id: str, type_: str, object_type: str, object_id: str, data: dict[str, Any],
     endpoint_ids: list[str] | None = None,
@@ -37,7 +42,7 @@ def emit(
         delivery = WebhookDelivery(id=new_id(), event_id=event.id, endpoint_id=endpoint_id, state="pending")
         session.add(delivery)
         enqueue(session, DELIVER_KIND, {"delivery_id": delivery.id}, environment_id=environment_id,
-                max_attempts=DELIVERY_ATTEMPTS)
+                max_attempts=DELIVERY_ATTEMPTS, idempotency_key=delivery_job_key(delivery.id))
     return event.id
 
 

@@ -1,4 +1,12 @@
-"""The ``webhook.deliver`` job: POST one event to one endpoint, signed; non-2xx means retry."""
+"""The ``webhook.deliver`` job: POST one event to one endpoint, signed; non-2xx means retry.
+
+Events of one resource reach an endpoint in the order they happened: a delivery waits while an earlier
+event of the same object to the same endpoint is still pending (its job deferred, attempts not counted),
+and the earlier delivery, once it ends (delivered or failed), makes the next one due at once; every
+:data:`ORDER_WAIT_S` a waiting delivery also looks again by itself. It waits at most
+:data:`ORDER_MAX_WAIT_S` after its own event (a delivery whose retries were lost with their worker
+stays pending; order then yields to delivery). Events of different resources do not wait for each
+other."""
 
 from __future__ import annotations
 
@@ -6,18 +14,23 @@ import json
 from typing import Any
 
 import httpx
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from vidlake.core.clock import now
 from vidlake.core.errors import InvalidParameters
 from vidlake.core.netguard import check_url, guarded_transport
 from vidlake.db.models import Environment, Event, WebhookDelivery, WebhookEndpoint
-from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, event_body
+from vidlake.events.outbox import DELIVER_KIND, DELIVERY_ATTEMPTS, delivery_job_key, event_body
 from vidlake.events.signing import HEADER, MUX_HEADER, sign
+from vidlake.jobs import queue
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.errors import PermanentJobError
+from vidlake.jobs.errors import JobDeferred, PermanentJobError
 from vidlake.jobs.registry import job_kind
 
 TIMEOUT_S = 10.0
+ORDER_WAIT_S = 30.0  #: a waiting delivery looks at its resource's earlier events again after this (seconds)
+ORDER_MAX_WAIT_S = 6 * 3600.0  #: after this long (seconds since its event) a delivery stops waiting for order
 
 
 @job_kind(DELIVER_KIND, max_attempts=DELIVERY_ATTEMPTS, timeout_s=60)
@@ -35,6 +48,9 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
         if endpoint is None or event is None:
             delivery.state = "failed"
             raise PermanentJobError("endpoint or event deleted")
+        if now() - event.created_at < ORDER_MAX_WAIT_S and _earlier_pending(session, delivery, event):
+            raise JobDeferred(ORDER_WAIT_S, f"an earlier event of {event.object_type} {event.object_id} is "
+                                            "not delivered to this endpoint yet")
         env = session.get(Environment, event.environment_id)
         attempts = _earlier_attempts(delivery, endpoint)
         body = json.dumps(event_body(event, env.name if env else "", attempts), separators=(",", ":")).encode()
@@ -68,6 +84,31 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
     return {"status": response.status_code}
 
 
+def _wake_next(session: Session, delivery: WebhookDelivery) -> None:
+    """Make the next waiting delivery of the same object to the same endpoint due now."""
+    event = session.get(Event, delivery.event_id)
+    if event is None:
+        return
+    later = session.scalar(
+        select(WebhookDelivery.id).join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == delivery.endpoint_id, WebhookDelivery.state == "pending",
+               WebhookDelivery.id != delivery.id, Event.object_id == event.object_id)
+        .order_by(Event.created_at, Event.id).limit(1))
+    if later is not None:
+        queue.run_now(session, delivery_job_key(later))
+
+
+def _earlier_pending(session: Session, delivery: WebhookDelivery, event: Event) -> bool:
+    """True while an event of the same object that happened before ``event`` waits for this endpoint."""
+    earlier = (select(WebhookDelivery.id).join(Event, Event.id == WebhookDelivery.event_id)
+               .where(WebhookDelivery.endpoint_id == delivery.endpoint_id, WebhookDelivery.state == "pending",
+                      WebhookDelivery.id != delivery.id, Event.object_id == event.object_id,
+                      or_(Event.created_at < event.created_at,
+                          and_(Event.created_at == event.created_at, Event.id < event.id)))
+               .limit(1))
+    return session.scalar(earlier) is not None
+
+
 def _earlier_attempts(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> list[dict[str, Any]]:
     """Mux's ``attempts``: one entry per earlier try of this delivery (only the latest one's answer is
     kept, so earlier entries carry no status)."""
@@ -93,3 +134,5 @@ def _record(ctx: JobContext, status: int | None, error: str | None, final: str |
                 delivery.delivered_at = now()
         elif ctx.job.attempt >= ctx.job.max_attempts:
             delivery.state = "failed"
+        if delivery.state != "pending":
+            _wake_next(session, delivery)

@@ -11,6 +11,15 @@ class PermanentJobError(JobError):
     """The job cannot succeed by retrying (bad input): it ends ``failed`` with this message."""
 
 
+class JobDeferred(JobError):
+    """Not yet: run the job again in ``delay_s`` seconds, this attempt not counted (e.g. a webhook waiting
+    for an earlier event of the same resource to be delivered first)."""
+
+    def __init__(self, delay_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
 class JobCancelled(JobError):
     """The job was cancelled while running."""
 

@@ -13,7 +13,7 @@ import traceback
 
 from vidlake.jobs import queue
 from vidlake.jobs.context import JobContext
-from vidlake.jobs.errors import JobCancelled, LeaseLost, PermanentJobError
+from vidlake.jobs.errors import JobCancelled, JobDeferred, LeaseLost, PermanentJobError
 from vidlake.jobs.registry import final_failure, get_kind
 from vidlake.runtime import Services
 
@@ -85,6 +85,8 @@ def execute(services: Services, job: queue.ClaimedJob) -> str | None:
         return None
     except JobCancelled:
         state = "cancelled" if queue.mark_cancelled(services.db, job) else None
+    except JobDeferred as exc:
+        state = "queued" if queue.defer(services.db, job, exc.delay_s, str(exc)) else None
     except PermanentJobError as exc:
         state = queue.fail(services.db, job, str(exc), permanent=True, backoff_base_s=0, backoff_max_s=0)
     except Exception as exc:

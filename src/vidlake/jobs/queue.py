@@ -228,6 +228,28 @@ def release(db: Database, job: ClaimedJob) -> bool:
     return ok
 
 
+def defer(db: Database, job: ClaimedJob, delay_s: float, reason: str) -> bool:
+    """Queue a running job again in ``delay_s`` seconds without counting this attempt (the handler said
+    "not yet": :class:`~vidlake.jobs.errors.JobDeferred`)."""
+    ok = _finish(db, job, state="queued", attempts=Job.attempts - 1, run_at=now() + max(0.0, delay_s),
+                 dispatched_at=None, last_error=f"deferred: {reason}"[-_ERROR_LIMIT:])
+    if ok:
+        _notify(db, [job.id])
+    return ok
+
+
+def run_now(session: Session, idempotency_key: str) -> str | None:
+    """Make the queued job with ``idempotency_key`` due now (in ``session``; dispatched by the caller's
+    commit hook or the maintenance loop); its id, or ``None`` when no such job waits."""
+    job_id = session.scalar(select(Job.id).where(Job.idempotency_key == idempotency_key, Job.state == "queued"))
+    if job_id is None:
+        return None
+    session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
+                    .values(run_at=now(), dispatched_at=None).execution_options(synchronize_session=False))
+    session.info.setdefault(ENQUEUED_KEY, []).append(job_id)
+    return job_id
+
+
 def cancel(db: Database, job_id: str, environment_id: str | None = None) -> str:
     """Cancel a job: at once if queued, at its next heartbeat if running. Returns the state now."""
     with db.session() as session:

@@ -11,8 +11,9 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 # Debian packages Vidlake itself uses at run time (libsrt: SRT ingest, through ctypes; fonts-noto-cjk:
 # Chinese/Japanese/Korean text in edits and burned captions; chromium, xvfb, pulseaudio: web inputs).
 RUNTIME_APT_PACKAGES := libsrt1.5-openssl fonts-noto-cjk chromium xvfb pulseaudio
-# Debian packages the tests start for real (PostgreSQL, Redis, espeak-ng for speech; Chromium is above).
-APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server espeak-ng
+# Debian packages the tests start for real (PostgreSQL, Redis, espeak-ng for speech, nginx-light as the
+# load suite's baseline; Chromium is above).
+APT_PACKAGES := $(RUNTIME_APT_PACKAGES) postgresql redis-server espeak-ng nginx-light
 
 .PHONY: run test install install-test system-deps vendor lint typecheck bench clean
 

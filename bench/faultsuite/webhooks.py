@@ -22,6 +22,7 @@ from services import VidlakeServer, wait_until
 from sqlalchemy import func, select
 from webhook_receiver import Receiver
 
+from faultsuite.procs import worker_pids
 from faultsuite.report import Row
 from vidlake.db.models import Event, WebhookDelivery
 from vidlake.db.session import Database
@@ -36,19 +37,6 @@ def _received(receiver: Receiver) -> list[tuple[float, int, str, str]]:
     return out
 
 
-def _worker_pids(server: VidlakeServer) -> list[int]:
-    """The ``vidlake worker`` processes the server's supervisor runs."""
-    assert server.proc is not None
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if int(fields[1]) == server.proc.pid and b"worker" in cmdline:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def webhooks_down(root: Path, *, streams: int = 20, down_s: float = 600.0, kills: int = 2) -> list[Row]:
@@ -73,7 +61,7 @@ def webhooks_down(root: Path, *, streams: int = 20, down_s: float = 600.0, kills
             expected = s.scalar(select(func.count()).select_from(Event)) or 0
         for _ in range(kills):  # kill the delivering worker during the outage
             time.sleep(down_s / (kills + 1))
-            for pid in _worker_pids(server):
+            for pid in worker_pids(server):
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
         time.sleep(max(0.0, down_s - (time.monotonic() - t_down)))

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from services import VidlakeServer, wait_until
 from sqlalchemy import select
 from webhook_receiver import Receiver
 
+from faultsuite.procs import ffmpeg_left
 from faultsuite.report import Row
 from vidlake.db.models import Asset, Event, Job
 from vidlake.db.session import Database
@@ -86,33 +86,37 @@ def _decoded_seconds(server: VidlakeServer, uri: str, work: Path) -> float:
     return last
 
 
-def _check_asset(server: VidlakeServer, asset: dict[str, Any], work: Path) -> list[str]:
+def renditions_decoded(server: VidlakeServer, asset: dict[str, Any], work: Path) -> tuple[list[str], dict[str, float]]:
+    """Every rendition of a ready asset fetched over HTTP as a player would and decoded: (problems,
+    rendition uri -> decoded seconds)."""
+    pid = asset["playback_ids"][0]["id"]
+    master = hls.parse(httpx.get(f"{server.url}/{pid}.m3u8", timeout=30).text)
+    if not isinstance(master, hls.MasterPlaylist):
+        return [f"asset {asset['id']}: master playlist does not parse"], {}
+    uris = [v.uri for v in master.variants] + [r.uri for r in master.renditions if r.type == "AUDIO" and r.uri]
     problems: list[str] = []
+    seconds: dict[str, float] = {}
+    for uri in uris:
+        try:
+            seconds[uri] = _decoded_seconds(server, uri, work)
+        except (ValueError, av.error.FFmpegError) as exc:
+            problems.append(f"asset {asset['id']}: {exc}")
+    return problems, seconds
+
+
+def _check_asset(server: VidlakeServer, asset: dict[str, Any], work: Path) -> list[str]:
     aid = asset["id"]
     if asset["status"] != "ready" or (asset.get("progress") or {}).get("state") != "completed":
         return [f"asset {aid}: {asset['status']} {asset.get('progress')}"]
     versions = [p for p in server.data_dir.rglob(f"{aid}/hls/*") if p.is_dir()]
-    if len(versions) != 1:
-        problems.append(f"asset {aid}: {len(versions)} HLS versions in storage")
-    pid = asset["playback_ids"][0]["id"]
-    master = hls.parse(httpx.get(f"{server.url}/{pid}.m3u8", timeout=30).text)
-    if not isinstance(master, hls.MasterPlaylist):
-        return [*problems, f"asset {aid}: master playlist does not parse"]
-    uris = [v.uri for v in master.variants] + [r.uri for r in master.renditions if r.type == "AUDIO" and r.uri]
-    for uri in uris:
-        try:
-            seconds = _decoded_seconds(server, uri, work)
-        except (ValueError, av.error.FFmpegError) as exc:
-            problems.append(f"asset {aid}: {exc}")
-            continue
-        if abs(seconds - asset["duration"]) > 0.3:
-            problems.append(f"asset {aid}: {uri} decodes to {seconds:.2f} s of {asset['duration']:.2f} s")
+    problems = [f"asset {aid}: {len(versions)} HLS versions in storage"] if len(versions) != 1 else []
+    decode_problems, decoded = renditions_decoded(server, asset, work)
+    problems += decode_problems
+    problems += [f"asset {aid}: {uri} decodes to {s:.2f} s of {asset['duration']:.2f} s"
+                 for uri, s in decoded.items() if abs(s - asset["duration"]) > 0.3]
     return problems
 
 
-def _ffmpeg_left(root: Path) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=True).stdout
-    return [line.strip() for line in out.splitlines() if "ffmpeg" in line and str(root) in line]
 
 
 def _asset_done(asset: dict[str, Any]) -> bool:
@@ -169,7 +173,7 @@ def killed_workers(root: Path, *, assets: int = 20, edits: int = 20, seed: int =
         killer.stop.set()
         work = root / "decode"
         work.mkdir(exist_ok=True)
-        wait_until(lambda: not _ffmpeg_left(root), timeout_s=20, what="ffmpeg children to end")
+        wait_until(lambda: not ffmpeg_left(root), timeout_s=20, what="ffmpeg children to end")
         with db.session() as s:
             jobs = {j.id: (j.kind, j.state, j.attempts)
                     for j in s.scalars(select(Job).where(Job.kind.in_(KINDS)))}
@@ -197,7 +201,7 @@ def killed_workers(root: Path, *, assets: int = 20, edits: int = 20, seed: int =
         dupes = [f"{len(stored_assets)} assets stored for {expected_assets} requests"] \
             if len(stored_assets) != expected_assets else []
         dupes += [f"event {e} delivered {n} times" for e, n in deliveries.items() if n > 1]
-        dupes += _ffmpeg_left(root)
+        dupes += ffmpeg_left(root)
         rows.append(Row("no duplicates, no orphans", 1, 0 if dupes else 1, dupes,
                         {"webhook events": str(len(deliveries)), "deliveries": str(sum(deliveries.values()))}))
     finally:

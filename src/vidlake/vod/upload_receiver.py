@@ -13,7 +13,10 @@ A request body that stops early (dropped connection) is handled per protocol (se
 and single PUTs) the partial chunk is discarded and the offset stays where it was.
 
 Writes to one upload are serialised by an in-process ``asyncio.Lock`` (one API process); the
-conditional offset UPDATE additionally refuses a write that raced with another process or a cancel.
+conditional offset UPDATE additionally refuses a write that raced with another process or a cancel. A
+newer request for the same upload ends the body read of the one holding the lock (a half-open
+connection would otherwise block the resume), and a body idle for :data:`BODY_IDLE_S` seconds ends
+as a dropped connection does.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 50 * 1024**3
 #: Bytes buffered in memory before they are written to the staging file.
 WRITE_BUFFER_BYTES = 1024 * 1024
+#: A request body that sends nothing for this long (seconds) counts as a dropped connection.
+BODY_IDLE_S = 60.0
 #: tus ``Upload-Checksum`` algorithms.
 CHECKSUM_ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha1": hashlib.sha1,
@@ -84,6 +89,10 @@ class UploadInterrupted(InvalidParameters):
     """The request body ended before it was complete (the client went away)."""
 
 
+class Superseded(TimeoutError):
+    """A newer request for the same upload ended this one's body read."""
+
+
 @dataclass(frozen=True)
 class Chunk:
     """How to receive one request body.
@@ -114,25 +123,64 @@ def staging_path(data_dir: Path, upload_id: str) -> Path:
     return Path(data_dir) / "uploads" / f"{upload_id}.part"
 
 
+@dataclass
+class _Holder:
+    """Who holds one upload's lock: the waiting count, and the body read in progress (its timeout) so a
+    newer request can end it."""
+
+    lock: asyncio.Lock
+    users: int = 0
+    reading: asyncio.Timeout | None = None
+    superseded: bool = False
+
+
 class _Locks:
-    """One ``asyncio.Lock`` per upload id, dropped when nobody holds or waits for it."""
+    """One ``asyncio.Lock`` per upload id, dropped when nobody holds or waits for it.
+
+    A request that finds the lock held *supersedes* the holder (tusd's lock breaking): a client sends a
+    new request for an upload only once it gave up on the previous one, whose connection may be half
+    open (the peer vanished: no FIN, no RST) and would otherwise hold the lock until TCP gives up. The
+    holder's body read then ends at once, as a dropped connection does, and the newer request goes on
+    from the committed offset."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._holders: dict[str, _Holder] = {}
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+        holder = self._holders.setdefault(key, _Holder(asyncio.Lock()))
+        holder.users += 1
+        if holder.lock.locked():
+            holder.superseded = True
+            if holder.reading is not None:
+                holder.reading.reschedule(asyncio.get_running_loop().time())
         try:
-            async with lock:
+            async with holder.lock:
+                holder.superseded, holder.reading = False, None
                 yield
         finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            holder.users -= 1
+            if holder.users <= 0:
+                del self._holders[key]
+
+    async def read(self, key: str, pieces: AsyncIterator[bytes], idle_s: float) -> bytes:
+        """The next piece of a body read under the lock of ``key``; raises :class:`TimeoutError` when
+        nothing came for ``idle_s`` seconds or a newer request superseded this one."""
+        holder = self._holders.get(key)
+        if holder is None:  # not under the lock (direct use in tests): only the idle limit
+            async with asyncio.timeout(idle_s):
+                return await pieces.__anext__()
+        if holder.superseded:
+            raise Superseded
+        try:
+            async with asyncio.timeout(idle_s) as holder.reading:
+                return await pieces.__anext__()
+        except TimeoutError:
+            if holder.superseded:
+                raise Superseded from None
+            raise
+        finally:
+            holder.reading = None
 
 
 _LOCKS = _Locks()
@@ -289,10 +337,10 @@ async def _receive(handle: BinaryIO, body: AsyncIterator[bytes], chunk: Chunk, s
     try:
         while True:
             try:
-                piece = await pieces.__anext__()
+                piece = await _LOCKS.read(upload_id, pieces, BODY_IDLE_S)
             except StopAsyncIteration:
                 break
-            except Exception as exc:
+            except Exception as exc:  # the client went away, stalled or was superseded
                 interrupted = exc
                 break
             received += len(piece)
@@ -311,13 +359,15 @@ async def _receive(handle: BinaryIO, body: AsyncIterator[bytes], chunk: Chunk, s
                 buffer.clear()
                 await anyio.to_thread.run_sync(_write, handle, data, upload_id)
         if interrupted is not None:
+            why = ("a newer request for this upload took over" if isinstance(interrupted, Superseded)
+                   else f"nothing arrived for {BODY_IDLE_S:g} s" if isinstance(interrupted, TimeoutError)
+                   else "the request body stopped")
             if chunk.keep_partial and chunk.checksum is None and received > 0:
                 await anyio.to_thread.run_sync(_write, handle, bytes(buffer), upload_id)
                 await anyio.to_thread.run_sync(_sync, handle, upload_id)
                 await anyio.to_thread.run_sync(commit_offset, services, upload_id, old_offset, start + received, None)
-                raise UploadInterrupted(f"the request body stopped after {received} bytes; they were kept") \
-                    from interrupted
-            failure = UploadInterrupted(f"the request body stopped after {received} bytes; the chunk was discarded")
+                raise UploadInterrupted(f"{why} after {received} bytes; they were kept") from interrupted
+            failure = UploadInterrupted(f"{why} after {received} bytes; the chunk was discarded")
         elif failure is None and chunk.size is not None and received != chunk.size:
             failure = InvalidParameters(f"the body has {received} bytes but its Content-Range declares {chunk.size}")
         elif failure is None and chunk.final and start + received == 0:

@@ -40,8 +40,7 @@ def make_input(dest: Path, index: int, seconds: float) -> None:
     parts, graph = [], ""
     for k in range(n):
         src = "color=c=black" if k == 3 else SOURCES[(index * 3 + k) % len(SOURCES)]
-        parts += ["-f", "lavfi", "-t", "6", "-i", f"{src}:s=1280x720:r=25" if "=" not in src.split(":")[0]
-                  else src]
+        parts += ["-f", "lavfi", "-t", "6", "-i", src + (":" if "=" in src else "=") + "s=1280x720:r=25"]
         blur = ",gblur=sigma=6" if k == 1 else ""
         graph += f"[{k}:v]scale=1280:720,setsar=1,fps=25,format=yuv420p{blur}[v{k}];"
     graph += "".join(f"[v{k}]" for k in range(n)) + f"concat=n={n}:v=1:a=0[v]"

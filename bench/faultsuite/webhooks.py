@@ -43,7 +43,11 @@ def webhooks_down(root: Path, *, streams: int = 20, down_s: float = 600.0, kills
     """Run the scenario; the full variant keeps the receiver down 10 minutes."""
     receiver = Receiver()
     server = VidlakeServer(root / "server", workers=1, env={"VIDLAKE_LOG_LEVEL": "WARNING",
-                                                            "VIDLAKE_JOB_BACKOFF_MAX_S": str(max(5.0, down_s / 8))}
+                                                            # 12 tries spanning the outage (about 1.4 x it),
+                                                            # as the defaults (2 s doubling to 600 s) do for
+                                                            # outages up to 37 minutes
+                                                            "VIDLAKE_JOB_BACKOFF_BASE_S": str(down_s / 60),
+                                                            "VIDLAKE_JOB_BACKOFF_MAX_S": str(down_s / 6)}
                            ).start()
     db = Database(f"sqlite:///{server.data_dir / 'vidlake.db'}")
     killed = 0

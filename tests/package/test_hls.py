@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from vidlake.package import hls
+from vidlake.package import hls, hls_uris
 
 MEDIA = """#EXTM3U
 #EXT-X-VERSION:7
@@ -76,12 +76,12 @@ def test_parse_master_with_quoted_commas() -> None:
 
 
 def test_rewrite_uris_for_tokens() -> None:
-    add = hls.append_query("token=abc")
-    media = hls.rewrite_uris(hls.parse_media(MEDIA), add)
+    add = hls_uris.append_query("token=abc")
+    media = hls_uris.rewrite_uris(hls.parse_media(MEDIA), add)
     text = hls.dumps(media)
     assert 'URI="init_0.mp4?token=abc"' in text and "seg_00005.m4s?token=abc" in text
     assert "seg_00007.m4s?x=1&token=abc" in text
-    master = hls.dumps(hls.rewrite_uris(hls.parse_master(MASTER), add))
+    master = hls.dumps(hls_uris.rewrite_uris(hls.parse_master(MASTER), add))
     assert "1080p/index.m3u8?token=abc" in master and 'URI="audio/index.m3u8?token=abc"' in master
 
 
@@ -117,19 +117,19 @@ def test_target_duration_computed_when_missing() -> None:
 def test_writer_refuses_line_breaks_in_every_uri(bad: str) -> None:
     """Whatever a caller passes (a query value pasted into a URI), the writer never emits an extra line:
     plain URIs (segments, variants) as well as quoted ones (EXT-X-MAP, parts, renditions)."""
-    inject = hls.append_query(f"token={bad}")
+    inject = hls_uris.append_query(f"token={bad}")
     for text in (MEDIA, MASTER):
         with pytest.raises(hls.PlaylistError, match="line breaks"):
-            hls.dumps(hls.rewrite_uris(hls.parse(text), inject))
+            hls.dumps(hls_uris.rewrite_uris(hls.parse(text), inject))
     live = hls.MediaPlaylist(segments=[hls.Segment("s.m4s", 1.0, parts=[hls.Part("p.m4s", 0.5)])])
     with pytest.raises(hls.PlaylistError):
-        hls.dumps(hls.rewrite_uris(live, inject))
+        hls.dumps(hls_uris.rewrite_uris(live, inject))
     plain = hls.MediaPlaylist(segments=[hls.Segment("s.ts", 1.0)])  # no quoted URI at all (MPEG-TS)
     with pytest.raises(hls.PlaylistError, match="segment URI"):
-        hls.dumps(hls.rewrite_uris(plain, inject))
+        hls.dumps(hls_uris.rewrite_uris(plain, inject))
     variants = hls.MasterPlaylist(variants=[hls.Variant("v0/index.m3u8", 1000)])
     with pytest.raises(hls.PlaylistError, match="variant URI"):
-        hls.dumps(hls.rewrite_uris(variants, inject))
+        hls.dumps(hls_uris.rewrite_uris(variants, inject))
     with pytest.raises(hls.PlaylistError):
         hls.dumps(hls.MediaPlaylist(segments=[hls.Segment("s.ts", 1.0, title=bad)]))
     with pytest.raises(hls.PlaylistError):
@@ -149,6 +149,6 @@ def test_writer_refuses_quotes_in_quoted_attributes() -> None:
     master.variants[0].extra_attributes["X"] = "1,URI=y"
     with pytest.raises(hls.PlaylistError, match="commas"):
         hls.dumps(master)
-    media = hls.rewrite_uris(hls.parse_media(MEDIA), hls.append_query('a="b'))
+    media = hls_uris.rewrite_uris(hls.parse_media(MEDIA), hls_uris.append_query('a="b'))
     with pytest.raises(hls.PlaylistError, match="quotes"):  # EXT-X-MAP's URI is quoted
         hls.dumps(media)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidlake.package import hls
+from vidlake.package import hls, hls_uris
 
 
 def _live() -> hls.MediaPlaylist:
@@ -43,7 +43,7 @@ def test_has_part_is_what_blocking_reload_waits_for() -> None:
 
 
 def test_rewrite_and_finalize() -> None:
-    pl = hls.rewrite_uris(_live(), hls.append_query("token=t"))
+    pl = hls_uris.rewrite_uris(_live(), hls_uris.append_query("token=t"))
     assert isinstance(pl, hls.MediaPlaylist)
     assert all(p.uri.endswith("?token=t") for p in [*pl.segments[1].parts, *pl.parts])
     vod = _live().finalized()

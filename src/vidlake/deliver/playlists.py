@@ -12,7 +12,7 @@ from vidlake.core.errors import NotFound, ObjectNotFound
 from vidlake.deliver.access import suffix
 from vidlake.deliver.resolve import PlaybackTarget
 from vidlake.deliver.serve import image_key
-from vidlake.package import hls
+from vidlake.package import hls, hls_uris
 from vidlake.runtime import Services
 from vidlake.vod.audio_tracks import rendition_folder
 
@@ -29,7 +29,7 @@ def master(services: Services, target: PlaybackTarget, playback_id: str, query: 
     except ObjectNotFound as exc:
         raise NotFound("playlist not found") from exc
     end = suffix(query)
-    playlist = hls.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{end}")
+    playlist = hls_uris.rewrite_uris(hls.parse(text), lambda uri: f"{playback_id}/hls/{uri}{end}")
     if target.audio_tracks and isinstance(playlist, hls.MasterPlaylist):
         add_audio_renditions(playlist, target.audio_tracks, lambda uri: f"{playback_id}/hls/{uri}{end}")
     if target.text_tracks and isinstance(playlist, hls.MasterPlaylist):
@@ -66,7 +66,7 @@ def media(text: str, query: str) -> tuple[str, bool]:
     """A stored media playlist with ``query`` on every URI; and whether it is final (ENDLIST)."""
     playlist = hls.parse(text)
     if query:
-        playlist = hls.rewrite_uris(playlist, hls.append_query(query))
+        playlist = hls_uris.rewrite_uris(playlist, hls_uris.append_query(query))
     final = isinstance(playlist, hls.MediaPlaylist) and playlist.endlist
     return hls.dumps(playlist), final
 

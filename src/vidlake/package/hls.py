@@ -15,7 +15,6 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -403,31 +402,6 @@ def _dump_master(pl: MasterPlaylist) -> str:
         out.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         out.append(values.line(v.uri, "variant URI"))
     return "\n".join(out) + "\n"
-
-
-def rewrite_uris(pl: Playlist, fn: Callable[[str], str]) -> Playlist:
-    """A copy of ``pl`` with every URI (segments, parts, EXT-X-MAP, variants, renditions) passed through
-    ``fn``, e.g. ``lambda u: f"{u}?token={token}"`` for signed playback."""
-    if isinstance(pl, MasterPlaylist):
-        return replace(
-            pl,
-            variants=[replace(v, uri=fn(v.uri)) for v in pl.variants],
-            renditions=[replace(r, uri=fn(r.uri) if r.uri else None) for r in pl.renditions],
-        )
-    return replace(pl, segments=[
-        replace(s, uri=fn(s.uri), init_uri=fn(s.init_uri) if s.init_uri else None,
-                parts=[replace(p, uri=fn(p.uri)) for p in s.parts]) for s in pl.segments
-    ], parts=[replace(p, uri=fn(p.uri)) for p in pl.parts])
-
-
-def append_query(query: str) -> Callable[[str], str]:
-    """A URI rewriter adding ``query`` (``"token=abc"``, already percent-encoded: build it with
-    :func:`urllib.parse.urlencode`) with ``?`` or ``&`` as needed."""
-
-    def add(uri: str) -> str:
-        return f"{uri}{'&' if '?' in uri else '?'}{query}"
-
-    return add
 
 
 def read(path: str | Path) -> Playlist:
